@@ -1,0 +1,219 @@
+"""The one way to write audit events. Call it inside the transaction of the change it records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .hashing import GENESIS_HASH, event_hash
+from .models import AuditChainHead, AuditEvent
+
+_MISSING = object()
+
+
+@dataclass
+class EventSpec:
+    """What happened; audit_record_many turns a list of these into chained rows."""
+
+    action: str
+    actor: Any = None
+    role_key: str = ""
+    area_code: str = ""
+    procedure_key: str = ""
+    case_id: int | None = None
+    task_id: int | None = None
+    diff: list[dict[str, Any]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    client_address: str | None = None
+
+
+def _json_safe(value: Any) -> Any:
+    # Store exactly what the hash covered: a JSON round trip turns dates and Decimals into their text.
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: Any = None,
+    role_key: str = "",
+    area_code: str = "",
+    procedure_key: str = "",
+    case_id: int | None = None,
+    task_id: int | None = None,
+    diff: list[dict[str, Any]] | None = None,
+    data: dict[str, Any] | None = None,
+    client_address: str | None = None,
+) -> AuditEvent:
+    """Append one event to the chain, in the caller's transaction (or a new one).
+
+    Locks the chain head row until the transaction ends, so events are numbered without gaps in commit
+    order. A rolled-back transaction leaves no event behind.
+    """
+    spec = EventSpec(
+        action=action,
+        actor=actor,
+        role_key=role_key,
+        area_code=area_code,
+        procedure_key=procedure_key,
+        case_id=case_id,
+        task_id=task_id,
+        diff=diff or [],
+        data=data or {},
+        client_address=client_address,
+    )
+    return audit_record_many([spec])[0]
+
+
+def audit_record_many(specs: Sequence[EventSpec]) -> list[AuditEvent]:
+    """Append several events under one lock of the chain head (one service call often writes 2-4)."""
+    if not specs:
+        return []
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        if head is None:
+            head = AuditChainHead.objects.create(pk=1, seq=0, hash=GENESIS_HASH)
+        now = timezone.now()
+        seq, prev = head.seq, head.hash
+        events: list[AuditEvent] = []
+        for spec in specs:
+            seq += 1
+            actor = spec.actor if getattr(spec.actor, "is_authenticated", False) else None
+            values: dict[str, Any] = {
+                "seq": seq,
+                "created": now,
+                "actor_id": actor.pk if actor is not None else None,
+                "actor_name": (actor.get_full_name() or actor.get_username()) if actor is not None else "",
+                "role_key": spec.role_key or "",
+                "area_code": spec.area_code or "",
+                "action": spec.action,
+                "procedure_key": spec.procedure_key or "",
+                "case_id": spec.case_id,
+                "task_id": spec.task_id,
+                "diff": _json_safe(spec.diff),
+                "data": _json_safe(spec.data),
+                "client_address": spec.client_address or None,
+            }
+            digest = event_hash(prev, values)
+            events.append(AuditEvent(prev_hash=prev, hash=digest, **values))
+            prev = digest
+        AuditEvent.objects.bulk_create(events)
+        AuditChainHead.objects.filter(pk=1).update(seq=seq, hash=prev)
+    return events
+
+
+def data_diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
+    """Field-level differences between two JSON values, keyed by JSON path ("spouses/0/name").
+
+    Dicts are compared key by key, lists item by item; anything else is one change.
+    """
+    if isinstance(old, dict) and isinstance(new, dict):
+        changes: list[dict[str, Any]] = []
+        for key in sorted(set(old) | set(new), key=str):
+            sub = f"{path}/{key}" if path else str(key)
+            changes.extend(data_diff(old.get(key, _MISSING), new.get(key, _MISSING), sub))
+        return changes
+    if isinstance(old, list) and isinstance(new, list):
+        changes = []
+        for index in range(max(len(old), len(new))):
+            sub = f"{path}/{index}" if path else str(index)
+            o = old[index] if index < len(old) else _MISSING
+            n = new[index] if index < len(new) else _MISSING
+            changes.extend(data_diff(o, n, sub))
+        return changes
+    if old is _MISSING and new is _MISSING:
+        return []
+    if old == new and type(old) is type(new):
+        return []
+    return [
+        {
+            "path": path,
+            "old": None if old is _MISSING else old,
+            "new": None if new is _MISSING else new,
+        }
+    ]
+
+
+@dataclass
+class VerifyResult:
+    checked: int
+    head_seq: int
+    head_hash: str
+    ok: bool
+    problem: str = ""
+    problem_seq: int | None = None
+
+
+def audit_verify(*, from_seq: int = 1, from_hash: str | None = None, chunk_size: int = 5000) -> VerifyResult:
+    """Walk the chain in sequence order and recompute every hash.
+
+    Reports the first break: a missing or repeated sequence number, an event whose prev_hash is not the
+    previous event's hash, or an event whose content no longer matches its hash. Also checks that the chain
+    head agrees with the last event (catches deletion of the newest events). `from_seq`/`from_hash` start
+    at a checkpoint an operator wrote down earlier.
+    """
+    fields = (
+        "seq",
+        "created",
+        "actor_id",
+        "actor_name",
+        "role_key",
+        "area_code",
+        "action",
+        "procedure_key",
+        "case_id",
+        "task_id",
+        "diff",
+        "data",
+        "client_address",
+        "prev_hash",
+        "hash",
+    )
+    expected_seq = from_seq
+    prev = from_hash
+    if prev is None:
+        if from_seq == 1:
+            prev = GENESIS_HASH
+        else:
+            before = AuditEvent.objects.filter(seq=from_seq - 1).values_list("hash", flat=True).first()
+            prev = before or ""
+    checked = 0
+    rows: Iterable[tuple] = (
+        AuditEvent.objects.filter(seq__gte=from_seq).order_by("seq").values_list(*fields).iterator(chunk_size)
+    )
+    for row in rows:
+        values = dict(zip(fields, row, strict=True))
+        seq = values["seq"]
+        if seq != expected_seq:
+            kind = "missing" if seq > expected_seq else "repeated"
+            return VerifyResult(
+                checked, seq, prev, False, f"sequence {kind}: expected {expected_seq}, found {seq}", seq
+            )
+        if values["prev_hash"] != prev:
+            return VerifyResult(
+                checked, seq, prev, False, "broken link: prev_hash does not match the previous event", seq
+            )
+        if event_hash(prev, values) != values["hash"]:
+            return VerifyResult(
+                checked, seq, prev, False, "altered: the event's content does not match its hash", seq
+            )
+        prev = values["hash"]
+        expected_seq += 1
+        checked += 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    last_seq = expected_seq - 1
+    if head is not None and (head.seq != last_seq or (checked and head.hash != prev)):
+        return VerifyResult(
+            checked,
+            last_seq,
+            prev,
+            False,
+            f"chain head says #{head.seq} but the log ends at #{last_seq}: events were removed",
+            head.seq,
+        )
+    return VerifyResult(checked, last_seq, prev or GENESIS_HASH, True)

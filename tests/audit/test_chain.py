@@ -1,0 +1,101 @@
+import pytest
+from django.db import connection, transaction
+from govflow.audit.models import AppendOnlyError, AuditEvent
+from govflow.audit.services import audit_record, audit_verify, data_diff
+
+
+def write_events(n):
+    for i in range(n):
+        audit_record(action="test.event", case_id=i, diff=[{"path": "a", "old": i, "new": i + 1}])
+
+
+def test_verify_passes_when_chain_is_clean(db):
+    write_events(5)
+    result = audit_verify()
+    assert result.ok and result.checked == 5 and result.head_seq == 5
+
+
+def test_model_refuses_update_and_delete_when_asked(db):
+    write_events(1)
+    event = AuditEvent.objects.get()
+    event.action = "changed"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.all().update(action="x")
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.all().delete()
+
+
+def test_failed_transaction_writes_no_event_when_rolled_back(db):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_record(action="test.event")
+        raise RuntimeError("boom")
+    assert AuditEvent.objects.count() == 0
+
+
+def test_data_diff_lists_paths_when_nested_values_change():
+    old = {"a": 1, "spouses": [{"name": "甲"}, {"name": "乙"}], "gone": True}
+    new = {"a": 2, "spouses": [{"name": "甲"}, {"name": "丙"}], "added": "x"}
+    assert data_diff(old, new) == [
+        {"path": "a", "old": 1, "new": 2},
+        {"path": "added", "old": None, "new": "x"},
+        {"path": "gone", "old": True, "new": None},
+        {"path": "spouses/1/name", "old": "乙", "new": "丙"},
+    ]
+
+
+def _tamper(sql, params):
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SET session_replication_role = replica"
+            )  # what an attacker with owner rights does
+        else:
+            cursor.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = origin")
+
+
+def test_verify_names_row_when_diff_edited_in_sql(db):
+    write_events(5)
+    _tamper("UPDATE audit_auditevent SET diff = %s WHERE seq = 3", ['[{"path": "a", "old": 0, "new": 999}]'])
+    result = audit_verify()
+    assert not result.ok and result.problem_seq == 3 and "altered" in result.problem
+
+
+def test_verify_names_row_when_event_deleted_in_sql(db):
+    write_events(5)
+    _tamper("DELETE FROM audit_auditevent WHERE seq = %s", [2])
+    result = audit_verify()
+    assert not result.ok and result.problem_seq == 3 and "missing" in result.problem
+
+
+def test_verify_fails_when_newest_event_deleted_in_sql(db):
+    write_events(3)
+    _tamper("DELETE FROM audit_auditevent WHERE seq = %s", [3])
+    result = audit_verify()
+    assert not result.ok and "removed" in result.problem
+
+
+def test_verify_names_row_when_two_events_swapped_in_sql(db):
+    write_events(4)
+    _tamper("UPDATE audit_auditevent SET seq = -1 WHERE seq = 2", [])
+    _tamper("UPDATE audit_auditevent SET seq = 2 WHERE seq = 3", [])
+    _tamper("UPDATE audit_auditevent SET seq = 3 WHERE seq = -1", [])
+    result = audit_verify()
+    assert not result.ok and result.problem_seq == 2
+
+
+@pytest.mark.postgres
+def test_database_refuses_update_when_request_user_tries(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from django.db.utils import DatabaseError
+
+    write_events(1)
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET action = 'x'")
