@@ -30,6 +30,7 @@ messages: install $(MO)
 makemessages: install
 	cd platform/govflow && ../../$(BIN)/django-admin makemessages -l en --ignore 'static/*' --no-obsolete \
 	  --settings=govflow.settings.dev --pythonpath=..
+	$(MANAGE) translations_fill
 
 demo: messages
 	@mkdir -p var

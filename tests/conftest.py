@@ -9,6 +9,20 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_sessionstart(session):
+    """Compile the translation catalogs if they are missing or stale (make does this too)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (REPO / "platform" / "govflow" / "locale").glob("*/LC_MESSAGES/django.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with open(po, "rb") as src:
+                catalog = read_po(src)
+            with open(mo, "wb") as dst:
+                write_mo(dst, catalog, use_fuzzy=True)
+
+
 @pytest.fixture
 def county(db):
     """A county with two townships and two villages each, plus the shipped role catalog.

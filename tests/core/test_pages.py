@@ -1,0 +1,34 @@
+from django.urls import reverse
+
+
+def test_login_page_is_chinese_when_no_language_chosen(client, db):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert "登录" in response.content.decode()
+    assert '<html lang="zh-hans">' in response.content.decode()
+
+
+def test_login_page_is_english_when_lang_query_given(client, db):
+    response = client.get(reverse("login") + "?lang=en")
+    body = response.content.decode()
+    assert "Log in" in body and "登录" not in body
+    # The choice sticks for the next request (cookie).
+    assert "Log in" in client.get(reverse("login")).content.decode()
+
+
+def test_home_redirects_to_login_when_anonymous(client, db):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_home_shows_name_role_and_area_when_logged_in(client, staff):
+    client.force_login(staff["reviewer_x"])
+    body = client.get(reverse("home")).content.decode()
+    assert "乡镇审核员" in body and "定陶镇" in body and "reviewer_x" in body
+
+
+def test_demo_user_logs_in_when_password_right(client, county, make_user):
+    make_user("demo_clerk", ("village_clerk", "371727100201"))
+    response = client.post(reverse("login"), {"username": "demo_clerk", "password": "pw-demo_clerk"})
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 200
