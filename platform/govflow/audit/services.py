@@ -217,3 +217,64 @@ def audit_verify(*, from_seq: int = 1, from_hash: str | None = None, chunk_size:
             head.seq,
         )
     return VerifyResult(checked, last_seq, prev or GENESIS_HASH, True)
+
+
+def _grant_for_area(user: Any, area_code: str) -> Any:
+    from govflow.roles.selectors import user_grants
+
+    covering = [g for g in user_grants(user=user) if area_code.startswith(g.area_code)]
+    # The most specific grant names the role the user acted as.
+    return max(covering, key=lambda g: len(g.area_code), default=None)
+
+
+@transaction.atomic
+def personal_data_reveal(
+    *, user: Any, case_id: int | None, field_path: str, area_code: str, client_address: str | None = None
+) -> AuditEvent:
+    """Record that `user` saw the unmasked value at `field_path` of a case; call it before showing the value.
+
+    Writes exactly one `personal_data.viewed` event (the path, never the value). Raises OutOfScope when the
+    case's area is outside the user's scope, so a caller that forgot its own check still shows nothing.
+    """
+    from govflow.errors import OutOfScope
+    from govflow.roles.selectors import user_can_see_area
+
+    if not area_code or not user_can_see_area(user=user, area_code=area_code):
+        raise OutOfScope()
+    grant = _grant_for_area(user, area_code)
+    return audit_record(
+        action="personal_data.viewed",
+        actor=user,
+        role_key=grant.role_key if grant is not None else "",
+        area_code=area_code,
+        case_id=case_id,
+        data={"field": field_path},
+        client_address=client_address,
+    )
+
+
+def _common_area(codes: list[str]) -> str:
+    if not codes:
+        return ""
+    prefix = min(codes, key=len)
+    for code in codes:
+        while not code.startswith(prefix):
+            prefix = prefix[:-3] if len(prefix) > 6 else ""
+    return prefix
+
+
+def auth_login_record(*, user: Any, client_address: str | None = None) -> AuditEvent:
+    """Record a successful login. The event's area is the smallest area covering all the user's grants,
+    so the supervisor of that township sees it; a user without grants gives an area-less event."""
+    from govflow.roles.selectors import user_grants
+
+    area_code = _common_area([g.area_code for g in user_grants(user=user)])
+    return audit_record(action="auth.login", actor=user, area_code=area_code, client_address=client_address)
+
+
+def auth_login_failed_record(*, username: str, client_address: str | None = None) -> AuditEvent:
+    """Record a failed login with the username that was tried (never the password). Area-less: only
+    county supervisors see these, since the name tried may belong to nobody."""
+    return audit_record(
+        action="auth.login_failed", data={"username": (username or "")[:150]}, client_address=client_address
+    )
