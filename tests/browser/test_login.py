@@ -11,7 +11,9 @@ def test_demo_user_reaches_home_when_logging_in_through_browser(page, transactio
     screenshot(page, "home")
 
 
-def test_wrong_password_shows_error_when_logging_in_through_browser(page, transactional_db, county, make_user):
+def test_wrong_password_shows_error_when_logging_in_through_browser(
+    page, transactional_db, county, make_user
+):
     make_user("b_clerk2", ("village_clerk", "371727100201"))
     login(page, "b_clerk2", "wrong")
     assert "用户名或密码不正确" in page.locator(".error-message").inner_text()

@@ -15,7 +15,9 @@ from govflow.roles.library import load_catalog
 
 
 class Command(BaseCommand):
-    help = "Load the demo county (areas, roles, users), the procedure library and demo cases; print the logins."
+    help = (
+        "Load the demo county (areas, roles, users), the procedure library and demo cases; print the logins."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--no-cases", action="store_true", help="skip the demo cases")
@@ -28,7 +30,9 @@ class Command(BaseCommand):
             result = areas_import(rows=read_rows(fixtures / "areas.csv"))
         except AreaImportError as exc:
             raise CommandError(f"fixtures/areas.csv: {exc.message}: {exc.errors[:5]}")
-        self.stdout.write(f"areas: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+        self.stdout.write(
+            f"areas: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+        )
         for path in sorted(roles_dir.glob("*.json")):
             seen, changed = load_catalog(path)
             self.stdout.write(f"roles: {path.name}: {seen} roles, {changed} created or changed")

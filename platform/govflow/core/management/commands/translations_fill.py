@@ -19,7 +19,9 @@ class Command(BaseCommand):
     help = "Fill English msgstr values in django.po from locale/en/glossary.json; list missing ones."
 
     def add_arguments(self, parser):
-        parser.add_argument("--merge", nargs="*", default=[], help="extra {zh: en} JSON files to add to the glossary")
+        parser.add_argument(
+            "--merge", nargs="*", default=[], help="extra {zh: en} JSON files to add to the glossary"
+        )
 
     def handle(self, *args, **options):
         locale_dir = Path(settings.LOCALE_PATHS[0]) / "en"
