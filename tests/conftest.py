@@ -51,6 +51,7 @@ def county(db):
 @pytest.fixture
 def make_user(db):
     from django.contrib.auth import get_user_model
+
     from govflow.roles.models import Area, Role
     from govflow.roles.services import role_assign
 

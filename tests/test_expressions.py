@@ -3,9 +3,10 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from govflow.expressions import ExpressionError, compile_expression, evaluate
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from govflow.expressions import ExpressionError, compile_expression, evaluate
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 import pytest
 from django.db import connection, transaction
+
 from govflow.audit.models import AppendOnlyError, AuditEvent
 from govflow.audit.services import audit_record, audit_verify, data_diff
 

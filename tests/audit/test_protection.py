@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from govflow.audit.masking import (
     looks_like_id_card,
     looks_like_mobile,

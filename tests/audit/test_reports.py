@@ -7,6 +7,7 @@ import io
 from decimal import Decimal
 
 import pytest
+
 from govflow.audit import reports
 
 

@@ -8,6 +8,7 @@ import sys
 import types
 
 import pytest
+
 from govflow.audit.models import AuditEvent
 from govflow.audit.services import audit_record
 

@@ -1,4 +1,5 @@
 import pytest
+
 from govflow.documents.rendering import (
     DocumentError,
     check_template,

@@ -1,6 +1,7 @@
 import io
 
 import pytest
+
 from govflow.roles.importers import AreaImportError, areas_export, areas_import, read_rows
 from govflow.roles.models import Area
 

@@ -1,4 +1,5 @@
 import pytest
+
 from govflow.errors import ValidationFailed
 from govflow.roles.models import Area, Role, RoleAssignment
 from govflow.roles.selectors import (
