@@ -52,8 +52,9 @@ pytest: messages
 
 test: lint pytest
 
+# Benchmarks run on their own database: BENCH_DATABASE_URL (PostgreSQL recommended), else var/bench.sqlite3.
 bench: messages
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	DJANGO_SETTINGS_MODULE=govflow.settings.bench $(BIN)/python -m bench $(BENCH_ARGS)
 
 clean-demo:
 	rm -rf var
