@@ -52,10 +52,11 @@ def run(ctx: dict) -> dict[str, float]:
     from govflow.forms.validation import validate_submission
 
     schema, ui, data = build()
-    validate_submission(schema, ui, data)  # warm the compiled-validator cache
+    # As submission_validate does: the version supplies the cache key, so the schema is not re-hashed.
+    validate_submission(schema, ui, data, cache_key="bench")
     samples = []
     for _ in range(300):
         started = time.perf_counter()
-        validate_submission(schema, ui, data)
+        validate_submission(schema, ui, data, cache_key="bench")
         samples.append((time.perf_counter() - started) * 1000)
     return {"validate_40_fields_median_ms": statistics.median(samples)}

@@ -89,3 +89,9 @@ def test_submission_validate_checks_one_step_when_partial(db):
     with pytest.raises(FormInvalid) as info:
         submission_validate(form=version, data={"size": 0}, partial_step="family")
     assert set(info.value.field_errors) == {"size"}
+
+
+def test_draft_save_refuses_with_translated_error_when_document_not_object(db):
+    with pytest.raises(DefinitionInvalid) as info:
+        form_draft_save(key="x_form", document=["not", "an", "object"])
+    assert info.value.errors[0]["message"] == "表单定义应为对象。"

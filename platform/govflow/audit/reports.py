@@ -347,12 +347,17 @@ def _cases_by_state(model: Any, cf: Mapping[str, str], area_code: str) -> Figure
     for procedure, state, n in rows:
         figure.rows.append([procedure, state, n])
         figure.links.append(_drill(area=area_code, procedure=procedure, state=state))
-    figure.chart = {
+    figure.chart = _pair_bar_chart(figure)
+    return figure
+
+
+def _pair_bar_chart(figure: Figure) -> dict[str, Any]:
+    """A bar per row of a (label, label, count) table."""
+    return {
         "type": "bar",
         "labels": [f"{r[0]} · {r[1]}" for r in figure.rows],
         "values": [r[2] for r in figure.rows],
     }
-    return figure
 
 
 def _open_tasks(model: Any, tf: Mapping[str, str], area_code: str) -> Any:
@@ -379,11 +384,7 @@ def _overdue(model: Any, tf: Mapping[str, str], area_code: str) -> Figure:
     for (township, step), n in sorted(counts.items()):
         figure.rows.append([names.get(township, township), step, n])
         figure.links.append(_drill(area=township, step=step, overdue=1))
-    figure.chart = {
-        "type": "bar",
-        "labels": [f"{r[0]} · {r[1]}" for r in figure.rows],
-        "values": [r[2] for r in figure.rows],
-    }
+    figure.chart = _pair_bar_chart(figure)
     return figure
 
 

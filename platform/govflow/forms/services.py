@@ -70,6 +70,8 @@ def _new_version(
 @transaction.atomic
 def form_draft_save(*, key: str, document: dict[str, Any], actor: Any = None) -> FormVersion:
     """Save a draft (it may be invalid; its errors are stored with it). Reuses the open draft if any."""
+    if not isinstance(document, dict):
+        raise DefinitionInvalid(errors=[{"file": "", "path": "", "message": _("表单定义应为对象。")}])
     definition, _created = FormDefinition.objects.get_or_create(key=key)
     document = {**document, "key": key}
     errors = check_form_document(document)
@@ -195,4 +197,11 @@ def submission_validate(
         if partial_step not in steps:
             raise ValidationFailed(_("步骤“%(s)s”不存在。") % {"s": partial_step}, code="unknown_step")
         only = set(steps[partial_step])
-    return validate_submission(form.schema, form.ui_schema, data, context=context, only_fields=only)
+    return validate_submission(
+        form.schema,
+        form.ui_schema,
+        data,
+        context=context,
+        only_fields=only,
+        cache_key=f"form:{form.pk}:{form.checksum}",
+    )

@@ -14,10 +14,10 @@ import json
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.exceptions import NoSuchResource
@@ -43,18 +43,27 @@ def _refuse_remote(uri: str) -> Any:
 REGISTRY: Registry = Registry(retrieve=_refuse_remote)  # type: ignore[call-arg]
 
 
-def schema_checksum(schema: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(schema, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+_VALIDATORS: dict[str, Draft202012Validator] = {}
+_VALIDATOR_CACHE_SIZE = 512
 
 
-@lru_cache(maxsize=512)
-def _validator(checksum: str, schema_json: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_json), format_checker=format_checker(), registry=REGISTRY)
+def compiled_validator(schema: Mapping[str, Any], *, cache_key: str | None = None) -> Draft202012Validator:
+    """The compiled validator for a schema, built once per process per published version.
 
-
-def compiled_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
-    text = json.dumps(schema, sort_keys=True, ensure_ascii=False)
-    return _validator(hashlib.sha256(text.encode()).hexdigest(), text)
+    Callers that know the version pass `cache_key` (its pk and checksum), so the hot path does not
+    serialise and hash the schema on every submission.
+    """
+    key = (
+        cache_key
+        or hashlib.sha256(json.dumps(schema, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    )
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        if len(_VALIDATORS) >= _VALIDATOR_CACHE_SIZE:
+            _VALIDATORS.clear()
+        validator = Draft202012Validator(schema, format_checker=format_checker(), registry=REGISTRY)
+        _VALIDATORS[key] = validator
+    return validator
 
 
 def _depth(value: Any, limit: int = MAX_DEPTH) -> int:
@@ -72,48 +81,44 @@ def _depth(value: Any, limit: int = MAX_DEPTH) -> int:
     return deepest
 
 
+_TYPE_NAMES = {
+    "string": gettext_lazy("文本"),
+    "integer": gettext_lazy("整数"),
+    "number": gettext_lazy("数字"),
+    "boolean": gettext_lazy("是/否"),
+    "array": gettext_lazy("列表"),
+    "object": gettext_lazy("对象"),
+    "null": gettext_lazy("空"),
+}
+# Messages by JSON-Schema keyword; %(v)s is the keyword's value.
+_KEYWORD_MESSAGES = {
+    "required": gettext_lazy("此项必填。"),
+    "minimum": gettext_lazy("不能小于%(v)s。"),
+    "maximum": gettext_lazy("不能大于%(v)s。"),
+    "exclusiveMinimum": gettext_lazy("应大于%(v)s。"),
+    "exclusiveMaximum": gettext_lazy("应小于%(v)s。"),
+    "minLength": gettext_lazy("至少%(v)s个字。"),
+    "maxLength": gettext_lazy("最多%(v)s个字。"),
+    "pattern": gettext_lazy("格式不正确。"),
+    "enum": gettext_lazy("不是允许的选项。"),
+    "const": gettext_lazy("不是允许的选项。"),
+    "minItems": gettext_lazy("至少填写%(v)s项。"),
+    "maxItems": gettext_lazy("最多填写%(v)s项。"),
+    "additionalProperties": gettext_lazy("含有未定义的字段。"),
+}
+
+
 def _message(error: Any) -> str:
-    kind = error.validator
-    value = error.validator_value
-    if kind == "required":
-        return _("此项必填。")
+    kind, value = error.validator, error.validator_value
     if kind == "format":
         return str(FORMAT_MESSAGES.get(value, _("格式不正确。")))
     if kind == "type":
-        names = {
-            "string": _("文本"),
-            "integer": _("整数"),
-            "number": _("数字"),
-            "boolean": _("是/否"),
-            "array": _("列表"),
-            "object": _("对象"),
-            "null": _("空"),
-        }
         wanted = value if isinstance(value, list) else [value]
-        return _("应为%(t)s。") % {"t": "/".join(str(names.get(w, w)) for w in wanted)}
-    if kind == "minimum":
-        return _("不能小于%(v)s。") % {"v": value}
-    if kind == "maximum":
-        return _("不能大于%(v)s。") % {"v": value}
-    if kind == "exclusiveMinimum":
-        return _("应大于%(v)s。") % {"v": value}
-    if kind == "exclusiveMaximum":
-        return _("应小于%(v)s。") % {"v": value}
-    if kind == "minLength":
-        return _("至少%(v)s个字。") % {"v": value}
-    if kind == "maxLength":
-        return _("最多%(v)s个字。") % {"v": value}
-    if kind == "pattern":
-        return _("格式不正确。")
-    if kind in {"enum", "const"}:
-        return _("不是允许的选项。")
-    if kind == "minItems":
-        return _("至少填写%(v)s项。") % {"v": value}
-    if kind == "maxItems":
-        return _("最多填写%(v)s项。") % {"v": value}
-    if kind == "additionalProperties":
-        return _("含有未定义的字段。")
-    return _("数据不符合要求。")
+        return _("应为%(t)s。") % {"t": "/".join(str(_TYPE_NAMES.get(w, w)) for w in wanted)}
+    template = _KEYWORD_MESSAGES.get(kind)
+    if template is None:
+        return _("数据不符合要求。")
+    return str(template) % {"v": value} if "%(v)s" in str(template) else str(template)
 
 
 def _path(parts: Any) -> str:
@@ -157,6 +162,7 @@ def validate_submission(
     *,
     context: Mapping[str, Any] | None = None,
     only_fields: set[str] | None = None,
+    cache_key: str | None = None,
 ) -> dict[str, Any]:
     """Validate and clean one submission; raises FormInvalid with field errors by JSON path.
 
@@ -207,7 +213,7 @@ def validate_submission(
             if required and _empty(container.get(name)):
                 errors.setdefault(field_path, []).append(_("此项必填。"))
             _cross_field_checks(options, container, name, field_path, base_ctx, errors)
-    for error in compiled_validator(schema).iter_errors(cleaned):
+    for error in compiled_validator(schema, cache_key=cache_key).iter_errors(cleaned):
         path = list(error.absolute_path)
         if error.validator == "required":
             missing = [m for m in error.validator_value if m not in (error.instance or {})]
