@@ -116,6 +116,11 @@ def _date(value: Any, pos: int | None = None) -> date:
     raise ExpressionError(_("需要日期，得到“%(v)s”。") % {"v": value}, "type", pos)
 
 
+def as_date(value: Any) -> date:
+    """A date from a date, datetime or ISO string, as expressions read them; ExpressionError otherwise."""
+    return _date(value)
+
+
 def _comparable(a: Any, b: Any) -> tuple[Any, Any]:
     if isinstance(a, date) or isinstance(b, date):
         return _date(a), _date(b)
