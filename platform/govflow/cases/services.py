@@ -285,7 +285,7 @@ def task_complete(
                 client_address=client_address,
             )
     except (ExpressionError, FlowRuntimeError) as exc:
-        message = getattr(exc, "message", None) or str(exc)
+        message = str(getattr(exc, "message", None) or exc)
         logger.warning("task %s failed to complete: %s", task_id, message, exc_info=True)
         _record_failure(task_id, user, message)
         raise StepFailed(_("办理失败，未保存任何更改：%(e)s") % {"e": message}) from exc

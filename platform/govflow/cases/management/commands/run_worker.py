@@ -40,7 +40,8 @@ class Command(BaseCommand):
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
         while True:
-            close_old_connections()
+            if not once:
+                close_old_connections()  # a long-running loop must not keep a dead or stale connection
             fired = timers_fire()
             if fired or once:
                 self.stdout.write(f"fired {fired} timer(s)")
