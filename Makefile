@@ -45,7 +45,7 @@ worker: messages
 lint: install
 	$(BIN)/ruff check platform tests bench
 	$(BIN)/ruff format --check platform tests bench
-	$(BIN)/mypy $(shell ls platform/govflow/*/services.py platform/govflow/*/selectors.py platform/govflow/workflows/engine.py platform/govflow/workflows/compiler.py platform/govflow/expressions.py 2>/dev/null)
+	$(BIN)/mypy $(shell ls platform/govflow/*/services.py platform/govflow/*/selectors.py platform/govflow/workflows/compiler.py platform/govflow/workflows/nodes.py platform/govflow/workflows/definitions.py platform/govflow/expressions.py 2>/dev/null)
 
 pytest: messages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

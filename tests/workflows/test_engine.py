@@ -4,6 +4,7 @@ from viewflow.workflow.status import STATUS
 from govflow.audit.models import AuditEvent
 from govflow.cases.selectors import task_queue
 from govflow.cases.services import case_start, task_claim, task_complete
+from govflow.workflows.models import CaseDocument
 from tests.workflows.conftest import days_later, run_worker_at
 
 VILLAGE = "371727100201"
@@ -56,6 +57,12 @@ def test_accept_branch_runs_to_paid(every_kind, staff):
     data = case.process.data
     assert data["fee"] == 200 and data["fee_total"] == 201
     assert data["decision_no"].startswith("371727-TK-JD-") and data["decision_no"].endswith("-0001")
+    document = CaseDocument.objects.get(process_id=case.pk)
+    assert document.pdf.startswith(b"%PDF") and "申请人张三应缴200.00元（贰佰元整）" in document.text
+    assert document.filename == f"告知书-{case.reference}.pdf"
+    assert AuditEvent.objects.filter(
+        action="document.generated", case_id=case.pk, data__sha256=document.sha256
+    ).exists()
     check_a = open_task(case, "check_a")
     task_claim(user=staff["leader_x"], task_id=check_a.pk)
     task_complete(user=staff["leader_x"], task_id=check_a.pk, data={"ok": True})

@@ -23,6 +23,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import PROCESS, STATUS
 
 from govflow.audit.services import audit_record, data_diff
+from govflow.documents.rendering import DocumentError
 from govflow.errors import Conflict, GovflowError, NotFound, OutOfScope, ValidationFailed
 from govflow.expressions import ExpressionError
 from govflow.forms.models import FormVersion
@@ -109,18 +110,20 @@ def case_start(
             form=_form_for(version, start["form"]),
             data=data or {},
             user=user,
-            context=expression_context({}, today),
+            context=expression_context({"settings": version.document.get("settings", {})}, today),
         )
     with transaction.atomic():
         reference = case_reference(county=area_code[:6], code=version.code, year=today.year)
         process_data: dict[str, Any] = {
             "case": {"area": area_code, "reference": reference, "started": today.isoformat()},
+            # The version's settings, as the case's rules read them (immutable with the version).
+            "settings": version.document.get("settings", {}),
         }
         if start.get("form"):
             process_data[start["id"]] = clean
         try:
             process = getattr(flow_class, node_attr(start["id"])).run(user=user, _process_data=process_data)
-        except ExpressionError as exc:
+        except (ExpressionError, DocumentError) as exc:
             raise StepFailed(_("发起失败：%(e)s") % {"e": exc.message}) from exc
         case = Case.objects.create(
             process=process,
@@ -284,7 +287,7 @@ def task_complete(
                 data={"node": spec["id"]},
                 client_address=client_address,
             )
-    except (ExpressionError, FlowRuntimeError) as exc:
+    except (ExpressionError, DocumentError, FlowRuntimeError) as exc:
         message = str(getattr(exc, "message", None) or exc)
         logger.warning("task %s failed to complete: %s", task_id, message, exc_info=True)
         _record_failure(task_id, user, message)

@@ -26,7 +26,7 @@ from govflow.expressions import ExpressionError, compile_expression
 
 LEVEL_DEPTH = {"county": 0, "township": 1, "village": 2}
 LEVEL_ABOVE = {"village": "township", "township": "county"}
-RESERVED_VARIABLES = frozenset({"case"})
+RESERVED_VARIABLES = frozenset({"case", "settings"})
 FORM_KINDS = ("start", "user_task")
 
 
@@ -379,4 +379,21 @@ def check_workflow_document(
         return report.errors
     _check_references(document, nodes, report, forms, roles)
     _check_expressions(document, nodes, report)
+    _check_documents(document, report)
     return report.errors
+
+
+def _check_documents(document: dict[str, Any], report: _Report) -> None:
+    from govflow.documents.rendering import check_template
+
+    keys: set[str] = set()
+    for i, template in enumerate(document.get("documents", [])):
+        for error in check_template(template, path=f"/documents/{i}"):
+            report.errors.append({"file": report.file, **error})
+        if template.get("key") in keys:
+            report.add(["documents", i, "key"], _("文书标识“%(k)s”重复。") % {"k": template.get("key")})
+        keys.add(template.get("key"))
+    for i, node in enumerate(document["nodes"]):
+        for j, key in enumerate(node.get("documents", [])):
+            if key not in keys:
+                report.add(["nodes", i, "documents", j], _("文书“%(k)s”未定义。") % {"k": key}, node["id"])

@@ -101,3 +101,34 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}: {self.last}"
+
+
+class CaseDocument(models.Model):
+    """A generated document (告知书, 决定书...) stored on its case with the hash of its bytes."""
+
+    process = models.ForeignKey(
+        "viewflow.Process", on_delete=models.CASCADE, related_name="documents", verbose_name=_("案件")
+    )
+    task = models.ForeignKey(
+        "viewflow.Task",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("环节"),
+    )
+    key = models.CharField(_("文书标识"), max_length=40)
+    title = models.CharField(_("文书名称"), max_length=200)
+    filename = models.CharField(_("文件名"), max_length=200)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    pdf = models.BinaryField(_("PDF"))
+    text = models.TextField(_("文本"), blank=True)
+    created = models.DateTimeField(_("生成时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("文书")
+        verbose_name_plural = _("文书")
+        ordering = ["created", "pk"]
+
+    def __str__(self) -> str:
+        return self.filename

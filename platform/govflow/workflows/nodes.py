@@ -137,6 +137,7 @@ def service_function(spec: dict[str, Any], sequence_next: Callable[..., str]) ->
     """The callable of a service task: set variables from expressions in order, then issue a number."""
     assignments = [(item["var"], compile_expression(item["expr"])) for item in spec.get("set", [])]
     number = spec.get("number")
+    document_keys = spec.get("documents", [])
 
     def run(activation: Any) -> None:
         process = activation.process
@@ -154,8 +155,47 @@ def service_function(spec: dict[str, Any], sequence_next: Callable[..., str]) ->
             )
         process.save(update_fields=["data"])
         _record_service(activation, "service.executed", before, data)
+        if document_keys:
+            generate_documents(activation, document_keys)
 
     return run
+
+
+def generate_documents(activation: Any, keys: list[str]) -> None:
+    """Render the named templates from the case data, store each PDF on the case, audit each one."""
+    from govflow.documents.rendering import render
+    from govflow.workflows.models import CaseDocument
+
+    process = activation.process
+    templates = {t["key"]: t for t in activation.flow_class.document.get("documents", [])}
+    info = case_info(process)
+    context = expression_context(process.data)
+    context["reference"] = info.get("reference", "")
+    for key in keys:
+        for rendered in render(templates[key], context):
+            stored = CaseDocument.objects.create(
+                process=process,
+                task=activation.task,
+                key=rendered.key,
+                title=rendered.title,
+                filename=rendered.filename,
+                sha256=rendered.sha256,
+                pdf=rendered.pdf,
+                text=rendered.text,
+            )
+            audit_record(
+                action="document.generated",
+                area_code=info.get("area", ""),
+                procedure_key=activation.flow_class.procedure_key,
+                case_id=process.pk,
+                task_id=activation.task.pk,
+                data={
+                    "document": stored.pk,
+                    "key": key,
+                    "filename": stored.filename,
+                    "sha256": stored.sha256,
+                },
+            )
 
 
 def condition(source: str) -> Callable[[Any], bool]:
