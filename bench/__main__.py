@@ -48,6 +48,28 @@ def _met(key: str, value: float) -> str:
     return f"{op} {target}: {'met' if ok else 'NOT met'}"
 
 
+def _create_postgres_database(url: str) -> None:
+    """Create the benchmark's PostgreSQL database if it does not exist yet (it is never the demo's)."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import dj_database_url
+    import psycopg
+    from psycopg import sql
+
+    settings = dj_database_url.parse(url)
+    params = {
+        "host": settings["HOST"] or None,
+        "port": settings["PORT"] or None,
+        "user": settings["USER"] or None,
+    }
+    if settings.get("PASSWORD"):
+        params["password"] = settings["PASSWORD"]
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [settings["NAME"]]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings["NAME"])))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", nargs="*", default=None)
@@ -56,6 +78,7 @@ def main() -> int:
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govflow.settings.bench")
+    _create_postgres_database(os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL") or "")
     import django
 
     django.setup()

@@ -100,3 +100,36 @@ def test_database_refuses_update_when_request_user_tries(db):
     write_events(1)
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditevent SET action = 'x'")
+
+
+def test_sequence_splice_matches_canonical_json_and_refuses_a_colliding_marker():
+    from datetime import UTC, datetime
+
+    from govflow.audit.hashing import canonical_json, canonical_json_around_seq
+
+    values = {
+        "created": datetime(2013, 3, 4, tzinfo=UTC),
+        "actor_id": 3,
+        "actor_name": "张三",
+        "role_key": "township_reviewer",
+        "area_code": "371727100",
+        "action": "task.completed",
+        "procedure_key": "social_fee",
+        "case_id": 1,
+        "task_id": None,
+        "diff": [{"seq": 0}],
+        "data": {"text": '"seq":1'},
+        "client_address": None,
+    }
+    prefix, suffix = canonical_json_around_seq(values)
+    for seq in (1, 42, 10**12):
+        assert prefix + str(seq) + suffix == canonical_json({**values, "seq": seq})
+    assert canonical_json_around_seq({**values, "data": {"x": "\ufdd0seq\ufdd0"}}) is None
+
+
+def test_events_whose_text_collides_with_the_marker_still_chain(db):
+    from govflow.audit.services import audit_record, audit_verify
+
+    audit_record(action="a.b", data={"x": "\ufdd0seq\ufdd0"})
+    audit_record(action="a.c")
+    assert audit_verify().ok

@@ -209,6 +209,13 @@ def test_boundary_events_are_attached_and_interrupt_only_when_asked(every_kind):
     assert not any(source in ("review_remind", "review_escalate") for source, _target in paths)
 
 
+def test_interrupting_survives_when_a_modeler_drops_the_default_cancel_activity(every_kind):
+    # bpmn-js / Camunda Modeler leave out cancelActivity="true" on save: it is the BPMN default.
+    xml = definition_to_bpmn(every_kind)
+    assert xml.count('cancelActivity="true"') == 1
+    assert bpmn_to_definition(xml.replace(' cancelActivity="true"', "")) == every_kind
+
+
 def test_flow_ids_are_unique_when_edges_repeat(every_kind):
     every_kind["edges"].append({"from": "apply", "to": "review"})
     process = SafeET.fromstring(definition_to_bpmn(every_kind)).find(f"{BPMN}process")

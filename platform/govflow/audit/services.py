@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from .hashing import GENESIS_HASH, event_hash
+from .hashing import GENESIS_HASH, canonical_json_around_seq, event_hash
 from .models import AuditChainHead, AuditEvent
 
 _MISSING = object()
@@ -70,41 +70,110 @@ def audit_record(
     return audit_record_many([spec])[0]
 
 
+def _event_values(spec: EventSpec, now: Any) -> dict[str, Any]:
+    actor = spec.actor if getattr(spec.actor, "is_authenticated", False) else None
+    return {
+        "created": now,
+        "actor_id": actor.pk if actor is not None else None,
+        "actor_name": (actor.get_full_name() or actor.get_username()) if actor is not None else "",
+        "role_key": spec.role_key or "",
+        "area_code": spec.area_code or "",
+        "action": spec.action,
+        "procedure_key": spec.procedure_key or "",
+        "case_id": spec.case_id,
+        "task_id": spec.task_id,
+        "diff": _json_safe(spec.diff),
+        "data": _json_safe(spec.data),
+        "client_address": spec.client_address or None,
+    }
+
+
 def audit_record_many(specs: Sequence[EventSpec]) -> list[AuditEvent]:
     """Append several events under one lock of the chain head (one service call often writes 2-4)."""
     if not specs:
         return []
-    with transaction.atomic():
+    now = timezone.now()
+    appended: list[AuditEvent] = []
+    if connection.vendor == "postgresql":
+        for spec in specs:
+            event = _append_postgres(_event_values(spec, now))
+            if event is None:
+                break
+            appended.append(event)
+        specs = specs[len(appended) :]
+        if not specs:
+            return appended
+    # No savepoint of its own: a failure to audit must fail the caller's whole transaction anyway.
+    with transaction.atomic(savepoint=False):
         head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
         if head is None:
             head = AuditChainHead.objects.create(pk=1, seq=0, hash=GENESIS_HASH)
-        now = timezone.now()
         seq, prev = head.seq, head.hash
-        events: list[AuditEvent] = []
+        rows: list[AuditEvent] = []
         for spec in specs:
             seq += 1
-            actor = spec.actor if getattr(spec.actor, "is_authenticated", False) else None
-            values: dict[str, Any] = {
-                "seq": seq,
-                "created": now,
-                "actor_id": actor.pk if actor is not None else None,
-                "actor_name": (actor.get_full_name() or actor.get_username()) if actor is not None else "",
-                "role_key": spec.role_key or "",
-                "area_code": spec.area_code or "",
-                "action": spec.action,
-                "procedure_key": spec.procedure_key or "",
-                "case_id": spec.case_id,
-                "task_id": spec.task_id,
-                "diff": _json_safe(spec.diff),
-                "data": _json_safe(spec.data),
-                "client_address": spec.client_address or None,
-            }
+            values = {"seq": seq, **_event_values(spec, now)}
             digest = event_hash(prev, values)
-            events.append(AuditEvent(prev_hash=prev, hash=digest, **values))
+            rows.append(AuditEvent(prev_hash=prev, hash=digest, **values))
             prev = digest
-        AuditEvent.objects.bulk_create(events)
+        AuditEvent.objects.bulk_create(rows)
         AuditChainHead.objects.filter(pk=1).update(seq=seq, hash=prev)
-    return events
+    return appended + rows
+
+
+_COLUMNS = (
+    "created",
+    "actor_id",
+    "actor_name",
+    "role_key",
+    "area_code",
+    "action",
+    "procedure_key",
+    "case_id",
+    "task_id",
+    "diff",
+    "data",
+    "client_address",
+)
+_APPEND_SQL = """
+WITH head AS (
+    SELECT seq, hash FROM audit_auditchainhead WHERE id = 1 FOR UPDATE
+), next AS (
+    SELECT head.seq + 1 AS seq, head.hash AS prev_hash,
+           encode(sha256(convert_to(head.hash || %s || (head.seq + 1)::text || %s, 'UTF8')), 'hex') AS hash
+    FROM head
+), moved AS (
+    UPDATE audit_auditchainhead SET seq = next.seq, hash = next.hash FROM next WHERE audit_auditchainhead.id = 1
+)
+INSERT INTO audit_auditevent (seq, prev_hash, hash, {columns})
+SELECT next.seq, next.prev_hash, next.hash, {placeholders} FROM next
+RETURNING id, seq, prev_hash, hash
+""".format(columns=", ".join(_COLUMNS), placeholders=", ".join(["%s"] * len(_COLUMNS)))  # noqa: S608 (constant names)
+
+
+def _append_postgres(values: dict[str, Any]) -> AuditEvent | None:
+    """One statement per event on PostgreSQL: lock the head, hash, insert, move the head.
+
+    The hash is the same function as event_hash (sha256 of the previous hash and the canonical JSON), with
+    the sequence number, known only under the lock, spliced in where the canonical JSON has it. Returns None
+    when the chain head row does not exist yet (the ORM path creates it).
+    """
+    around = canonical_json_around_seq(values)
+    if around is None:
+        return None
+    prefix, suffix = around
+    params: list[Any] = [prefix, suffix]
+    for column in _COLUMNS:
+        value = values[column]
+        params.append(json.dumps(value, ensure_ascii=False) if column in ("diff", "data") else value)
+    with connection.cursor() as cursor:
+        cursor.execute(_APPEND_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    event = AuditEvent(id=row[0], seq=row[1], prev_hash=row[2], hash=row[3], **values)
+    event._state.adding = False
+    return event
 
 
 def data_diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:

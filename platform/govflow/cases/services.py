@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from viewflow.workflow.exceptions import FlowLockFailed, FlowRuntimeError
-from viewflow.workflow.models import Task
+from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import PROCESS, STATUS
 
 from govflow.audit.services import audit_record, data_diff
@@ -33,6 +33,7 @@ from govflow.roles.models import CODE_LENGTH, Area, Level
 from govflow.roles.selectors import user_grants, user_holds_role, user_may_supervise
 from govflow.workflows.compiler import node_attr
 from govflow.workflows.models import WorkflowVersion
+from govflow.workflows.nodes import lock_process
 from govflow.workflows.selectors import FlowMissing, flow_class_for, node_spec, workflow_version_get
 from govflow.workflows.services import sequence_next
 from govflow.workflows.timing import expression_context
@@ -57,11 +58,21 @@ def _start_spec(version: WorkflowVersion) -> dict[str, Any]:
     return next(n for n in version.document["nodes"] if n["kind"] == "start")
 
 
+_PINNED_FORMS: dict[int, FormVersion] = {}
+
+
 def _form_for(version: WorkflowVersion, key: str) -> FormVersion:
-    """The form version pinned when the workflow was published (running cases keep their forms)."""
+    """The form version pinned when the workflow was published (running cases keep their forms). Published
+    versions never change, so they are kept in memory for the life of the process."""
     pk = (version.form_versions or {}).get(key)
     if pk is not None:
-        found = FormVersion.objects.filter(pk=pk).first()
+        found = _PINNED_FORMS.get(pk)
+        if found is None:
+            found = FormVersion.objects.filter(pk=pk).first()
+            if found is not None and found.status != FormVersion.Status.DRAFT:
+                if len(_PINNED_FORMS) > 1000:
+                    _PINNED_FORMS.clear()
+                _PINNED_FORMS[pk] = found
         if found is not None:
             return found
     return form_version_get(key=key)
@@ -146,8 +157,7 @@ def case_start(
             data={"reference": reference, "version": version.version},
             client_address=client_address,
         )
-        process.refresh_from_db(fields=["status", "finished", "data"])
-        if process.status == PROCESS.DONE:
+        if process.status == PROCESS.DONE:  # the same object the engine's activations updated
             _close_case(process)
             case.refresh_from_db()
     return case
@@ -155,16 +165,21 @@ def case_start(
 
 @contextmanager
 def _locked(task_id: int) -> Iterator[tuple[Task, Any]]:
-    """The task and its activation under the flow lock, freshly read after the lock is held."""
-    head = Task.objects.select_related("process").filter(pk=task_id).only("process__flow_class").first()
-    if head is None:
-        raise NotFound()
-    flow_class = head.process.flow_class
-    if flow_class is None:
-        raise FlowMissing()
+    """The task and its activation under the case's row lock (the flow lock every compiled flow uses),
+    read after the lock is held so a concurrent step's changes are seen. Callers hold the transaction."""
     try:
-        with flow_class.lock(head.process_id):
-            task = Task.objects.select_related("process", "process__case").get(pk=task_id)
+        with transaction.atomic(savepoint=False):
+            lock_process(Process.objects.filter(task__pk=task_id), f"of task {task_id}")
+            task = (
+                Task.objects.select_related("process", "process__case", "process__case__workflow")
+                .defer("process__case__workflow__document")  # the compiled class holds it already
+                .filter(pk=task_id)
+                .first()
+            )
+            if task is None or getattr(task.process, "case", None) is None:
+                raise NotFound()
+            if task.flow_task is None:
+                raise FlowMissing()
             yield task, task.flow_task.activation_class(task)
     except FlowLockFailed as exc:
         raise Conflict(_("该案件正由他人办理，请稍后再试。")) from exc
@@ -200,8 +215,8 @@ def task_claim(*, user: Any, task_id: int, client_address: str | None = None) ->
         _require_open(task)
         if task.owner_id == user.pk:
             return task
+        task.assigned = timezone.now()
         activation.assign(user)
-        Task.objects.filter(pk=task.pk).update(assigned=timezone.now())
         _audit(task, "task.claimed", user, client_address=client_address)
     return task
 
@@ -231,11 +246,11 @@ def task_reassign(*, actor: Any, task_id: int, to_user: Any, client_address: str
                 field_errors={"to_user": [_("此人不能办理该任务。")]},
             )
         before = task.owner_id
+        task.assigned = timezone.now()
         if task.status == STATUS.NEW:
             activation.assign(to_user)
         else:
             activation.reassign(to_user)
-        Task.objects.filter(pk=task.pk).update(assigned=timezone.now())
         _audit(
             task,
             "task.reassigned",
@@ -326,13 +341,12 @@ def _close_case(process: Any) -> None:
         finished=process.finished or timezone.now(),
     )
     if updated:
-        case = Case.objects.get(pk=process.pk)
         audit_record(
             action="case.ended",
-            area_code=case.area_code,
-            procedure_key=case.procedure_key,
-            case_id=case.pk,
-            data={"outcome": case.outcome, "reference": case.reference},
+            area_code=info.get("area", ""),
+            procedure_key=getattr(process.flow_class, "procedure_key", ""),
+            case_id=process.pk,
+            data={"outcome": info.get("outcome", ""), "reference": info.get("reference", "")},
         )
 
 

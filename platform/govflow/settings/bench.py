@@ -20,3 +20,4 @@ if _url:
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # noqa: F405
     DATABASES = {"default": dj_database_url.parse(f"sqlite:///{VAR_DIR / 'bench.sqlite3'}")}  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405  (bench.flows holds the hand-written baseline flow)

@@ -108,8 +108,9 @@ BOUNDARY_SIZE = 36
 # Centres of boundary events relative to the task's top-left corner: along the bottom, then the right side.
 BOUNDARY_SLOTS = ((20, 80), (60, 80), (100, 80), (120, 20), (120, 50))
 COLUMN_STEP, ROW_STEP, ORIGIN = 200, 140, 100
-# Keys always written to the extension, even when BPMN already says the same, so the XML reads well.
-ALWAYS_EXTENDED = ("layout", "outcome", "action")
+# Keys always written to the extension, even when BPMN already says the same: so the XML reads well, and
+# because modelers drop cancelActivity="true" on save (it is the BPMN default).
+ALWAYS_EXTENDED = ("layout", "outcome", "action", "interrupting")
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
@@ -158,8 +159,15 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def _coordinate(value: Any, fallback: float) -> float:
+    """A layout coordinate as a finite float, or the fallback for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return fallback
+    try:
+        number = float(value)
+    except OverflowError:
+        return fallback
+    return number if math.isfinite(number) else fallback
 
 
 def _fmt(value: float) -> str:
@@ -179,28 +187,39 @@ def _title_zh(title: Any) -> str | None:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _items(document: Json, name: str) -> list[Json]:
+    """The objects in a list of the document, skipping anything else (an import may bring odd values)."""
+    value = document.get(name)
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _graph(document: Json) -> tuple[list[str], dict[str, list[str]], list[str]]:
     """Node ids in order, successors (edges and boundary paths), and the start nodes."""
-    nodes = document.get("nodes") if isinstance(document.get("nodes"), list) else []
-    ids: list[str] = []
+    nodes = _items(document, "nodes")
+    succ: dict[str, list[str]] = {}
     starts: list[str] = []
     for node in nodes:
-        if isinstance(node, dict) and isinstance(node.get("id"), str) and node["id"] not in ids:
-            ids.append(node["id"])
+        node_id = _str(node.get("id"))
+        if node_id is not None and node_id not in succ:
+            succ[node_id] = []
             if node.get("kind") == "start":
-                starts.append(node["id"])
-    succ: dict[str, list[str]] = {i: [] for i in ids}
-    edges = document.get("edges") if isinstance(document.get("edges"), list) else []
-    for edge in edges:
-        if isinstance(edge, dict) and edge.get("from") in succ and edge.get("to") in succ:
-            succ[edge["from"]].append(edge["to"])
+                starts.append(node_id)
+    for edge in _items(document, "edges"):
+        source, target = _str(edge.get("from")), _str(edge.get("to"))
+        if source in succ and target in succ:
+            succ[source].append(target)
     for node in nodes:
-        if not (isinstance(node, dict) and node.get("id") in succ and isinstance(node.get("boundary"), list)):
-            continue
-        for item in node["boundary"]:
-            if isinstance(item, dict) and item.get("to") in succ:
-                succ[node["id"]].append(item["to"])
-    return ids, succ, starts
+        node_id = _str(node.get("id"))
+        if node_id in succ:
+            for item in _items(node, "boundary"):
+                target = _str(item.get("to"))
+                if target in succ:
+                    succ[node_id].append(target)
+    return list(succ), succ, starts
 
 
 def _back_edges(ids: list[str], succ: dict[str, list[str]], starts: list[str]) -> set[tuple[str, str]]:
@@ -252,11 +271,7 @@ def _auto_positions(document: Json) -> dict[str, tuple[float, float]]:
     """Top-left corners of the automatic layout: layers left to right, rows top to bottom."""
     ids, succ, starts = _graph(document)
     layer = _layers(ids, succ, starts)
-    kinds = {
-        n["id"]: n.get("kind")
-        for n in document.get("nodes", [])
-        if isinstance(n, dict) and n.get("id") in succ
-    }
+    kinds = {n["id"]: n.get("kind") for n in _items(document, "nodes") if _str(n.get("id")) in succ}
     rows: dict[int, int] = {}
     positions: dict[str, tuple[float, float]] = {}
     for node_id in ids:
@@ -273,9 +288,7 @@ def _effective_position(layout: Any, auto: tuple[float, float]) -> tuple[float, 
     """Where a node is drawn: its layout x/y when they are numbers, else the automatic position."""
     if not isinstance(layout, dict):
         return auto
-    x = layout.get("x") if _is_number(layout.get("x")) else auto[0]
-    y = layout.get("y") if _is_number(layout.get("y")) else auto[1]
-    return x, y
+    return _coordinate(layout.get("x"), auto[0]), _coordinate(layout.get("y"), auto[1])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -346,7 +359,7 @@ def _check_nodes(nodes: list[Any], errors: list[Json]) -> set[str]:
             errors.append(_error(f"/nodes/{i}", _("节点必须是 JSON 对象。")))
             continue
         _check_id(node.get("id"), f"/nodes/{i}/id", seen, errors)
-        if node.get("kind") not in NODE_TAG:
+        if _str(node.get("kind")) not in NODE_TAG:
             errors.append(
                 _error(f"/nodes/{i}/kind", _("未知的节点类型 %(kind)s。") % {"kind": node.get("kind")})
             )
@@ -366,7 +379,7 @@ def _check_edges(edges: list[Any], node_ids: set[str], errors: list[Json]) -> No
             errors.append(_error(f"/edges/{k}", _("连线必须是 JSON 对象。")))
             continue
         for end in ("from", "to"):
-            if edge.get(end) not in node_ids:
+            if _str(edge.get(end)) not in node_ids:
                 message = _("连线端点 %(ref)s 不是已有节点。") % {"ref": edge.get(end)}
                 errors.append(_error(f"/edges/{k}/{end}", message))
 
@@ -386,11 +399,8 @@ def _duration_native(value: Any) -> tuple[str, str] | None:
         return None
     amount = value[kinds[0]]
     if kinds[0] == "date":
-        return (
-            ("timeDate", _xml_clean(amount))
-            if isinstance(amount, str) and _xml_clean(amount).strip()
-            else None
-        )
+        text = _xml_clean(amount) if isinstance(amount, str) else ""
+        return ("timeDate", text) if text.strip() else None
     if type(amount) is not int or not 0 <= amount < MAX_DURATION:
         return None
     return ("timeDuration", f"P{amount}D" if kinds[0] == "days" else f"PT{amount}H")
@@ -472,7 +482,7 @@ def _build(document: Json) -> _Built:
             continue
         for j, item in enumerate(node["boundary"]):
             built.boundaries[(i, j)] = _write_boundary(process, node["id"], item)
-            if item.get("action") == "path" and item.get("to") in node_ids:
+            if item.get("action") == "path" and _str(item.get("to")) in node_ids:
                 built.boundary_flows.append(
                     (ids.new(f"flow_{item['id']}_{item['to']}"), item["id"], item["to"])
                 )
@@ -663,7 +673,7 @@ def definition_to_bpmn(document: dict) -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(eq=False)
 class _Record:
     element: ET.Element
     path: str

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from viewflow.workflow import nodes
 from viewflow.workflow.activation import Activation
@@ -36,7 +36,8 @@ LOCK_TIMEOUT_MS = 5000
 
 
 class RowLock:
-    """Lock the process row with a blocking SELECT ... FOR UPDATE, bounded by a lock timeout on PostgreSQL.
+    """Lock the process row with a blocking SELECT ... FOR UPDATE, bounded by the connection's lock timeout
+    on PostgreSQL (set for every connection by the workflows app).
 
     viewflow's default is no lock at all, and its NOWAIT lock poisons an enclosing transaction when it fails.
     A blocking lock inside a savepoint serialises two people completing one task: the second waits, then sees
@@ -46,17 +47,19 @@ class RowLock:
     @contextmanager
     def __call__(self, flow_class: Any, process_pk: int):  # type: ignore[no-untyped-def]
         with transaction.atomic():
-            try:
-                if connection.vendor == "postgresql":
-                    with connection.cursor() as cursor:
-                        cursor.execute(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}")
-                flow_class.process_class._default_manager.filter(pk=process_pk).select_for_update().exists()
-            except DatabaseError as exc:
-                raise FlowLockFailed(f"Lock failed for process {process_pk}") from exc
+            lock_process(flow_class.process_class._default_manager.filter(pk=process_pk), process_pk)
             yield
 
 
 ROW_LOCK = RowLock()
+
+
+def lock_process(queryset: Any, label: Any) -> None:
+    """SELECT ... FOR UPDATE the process row(s) of `queryset`; FlowLockFailed when the wait times out."""
+    try:
+        queryset.select_for_update(of=("self",)).exists()
+    except DatabaseError as exc:
+        raise FlowLockFailed(f"Lock failed for process {label}") from exc
 
 
 def case_info(process: Any) -> dict[str, Any]:

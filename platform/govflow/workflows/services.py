@@ -200,7 +200,7 @@ def workflow_import(
 
 def sequence_next(scope: str) -> int:
     """The next number of a gap-free sequence, in the caller's transaction (rolled back with it)."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         row, _created = Sequence.objects.select_for_update().get_or_create(scope=scope)
         row.last += 1
         row.save(update_fields=["last"])
