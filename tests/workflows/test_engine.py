@@ -33,6 +33,7 @@ def start(staff, amount=100):
 def test_case_starts_with_reference_and_review_in_township_queue(every_kind, staff):
     case = start(staff)
     assert case.reference.startswith("371727-TK-") and case.reference.endswith("-000001")
+    assert case.applicant == "张三"
     review = open_task(case, "review")
     assert review in task_queue(user=staff["reviewer_x"])
     assert review not in task_queue(user=staff["reviewer_y"])

@@ -31,6 +31,9 @@ class Case(models.Model):
     reference = models.CharField(_("案件编号"), max_length=40, unique=True)
     area_code = models.CharField(_("区划代码"), max_length=12)
     title = models.CharField(_("标题"), max_length=200, blank=True)
+    # Filled from the workflow's `summary` expressions after every step, for search and lists.
+    applicant = models.CharField(_("当事人"), max_length=100, blank=True, db_index=True)
+    id_card = models.CharField(_("公民身份号码"), max_length=18, blank=True, db_index=True)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
     outcome = models.CharField(_("结果"), max_length=40, blank=True)
     started_by = models.ForeignKey(

@@ -84,6 +84,34 @@ def case_reference(*, county: str, code: str, year: int) -> str:
     return f"{county}-{code}-{year}-{number:06d}"
 
 
+def case_summary(document: dict[str, Any], data: dict[str, Any]) -> dict[str, str]:
+    """The case's searchable summary (applicant, id_card) from the workflow's `summary` expressions.
+
+    A summary that cannot be evaluated yet (its data comes in a later step) is left empty."""
+    from govflow.expressions import compile_expression
+
+    values: dict[str, str] = {}
+    context = expression_context(data)
+    for name, source in (document.get("summary") or {}).items():
+        try:
+            value = compile_expression(source).evaluate(context)
+        except ExpressionError:
+            value = None
+        values[name] = "" if value is None else str(value)[: 100 if name == "applicant" else 18]
+    return values
+
+
+def _update_summary(case: Case, process: Any) -> None:
+    document = process.flow_class.document if process.flow_class is not None else {}
+    if not document.get("summary"):
+        return
+    values = case_summary(document, process.data)
+    if any(getattr(case, k) != v for k, v in values.items()):
+        Case.objects.filter(pk=case.pk).update(**values)
+        for key, value in values.items():
+            setattr(case, key, value)
+
+
 def _starting_role(user: Any, roles: list[str], area_code: str) -> str | None:
     for grant in user_grants(user=user):
         if grant.role_key in roles and grant.covers(area_code) and grant.can_act:
@@ -145,6 +173,7 @@ def case_start(
             title=f"{version.title_zh} {reference}",
             started_by=user,
             created=process.created,
+            **case_summary(version.document, process.data),
         )
         audit_record(
             action="case.started",
@@ -294,6 +323,7 @@ def task_complete(
             process.save(update_fields=["data"])
             activation.start(None)
             activation.execute()
+            _update_summary(case, process)
             _audit(
                 task,
                 "task.completed",

@@ -350,6 +350,17 @@ def _check_expressions(document: dict[str, Any], nodes: dict[str, dict[str, Any]
         for path, duration in durations:
             if duration and "date" in duration:
                 _check_expression(duration["date"], names, [*path, "date"], node_id, report)
+    start = next((n for n in nodes.values() if n["kind"] == "start"), None)
+    everything = set(RESERVED_VARIABLES)
+    for node_id, node in nodes.items():
+        if node["kind"] in FORM_KINDS and node.get("form"):
+            everything.add(node_id)
+        everything.update(item["var"] for item in node.get("set", []))
+        if node.get("number"):
+            everything.add(node["number"]["var"])
+    for name, source in (document.get("summary") or {}).items():
+        # Evaluated after every step: any variable of the procedure may be used (has() guards missing ones).
+        _check_expression(source, everything, ["summary", name], start["id"] if start else "", report)
     for i, edge in enumerate(document["edges"]):
         if edge.get("condition") and edge["from"] in nodes:
             names = set(known.get(edge["from"], set())) | set()
