@@ -133,3 +133,16 @@ def test_events_whose_text_collides_with_the_marker_still_chain(db):
     audit_record(action="a.b", data={"x": "\ufdd0seq\ufdd0"})
     audit_record(action="a.c")
     assert audit_verify().ok
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel verification forks PostgreSQL readers")
+@pytest.mark.django_db(transaction=True)
+def test_parallel_verify_agrees_with_serial_and_finds_an_edit_in_a_later_range():
+    write_events(40)
+    serial = audit_verify()
+    parallel = audit_verify(workers=3, chunk_size=5)
+    assert serial.ok and parallel.ok
+    assert (parallel.checked, parallel.head_seq, parallel.head_hash) == (40, 40, serial.head_hash)
+    _tamper("UPDATE audit_auditevent SET diff = %s WHERE seq = 31", ['[{"path": "a", "old": 0, "new": 1}]'])
+    broken = audit_verify(workers=3, chunk_size=5)
+    assert not broken.ok and broken.problem_seq == 31 and "altered" in broken.problem

@@ -20,10 +20,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--from-hash", default=None, help="the hash of event from-seq - 1, as written down"
         )
+        parser.add_argument(
+            "--workers", type=int, default=1, help="verify ranges in this many processes (PostgreSQL)"
+        )
 
     def handle(self, *args, **options):
         started = time.perf_counter()
-        result = audit_verify(from_seq=options["from_seq"], from_hash=options["from_hash"])
+        result = audit_verify(
+            from_seq=options["from_seq"], from_hash=options["from_hash"], workers=options["workers"]
+        )
         elapsed = time.perf_counter() - started
         rate = result.checked / elapsed if elapsed > 0 else 0.0
         if not result.ok:
