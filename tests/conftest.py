@@ -23,6 +23,17 @@ def pytest_sessionstart(session):
                 write_mo(dst, catalog, use_fuzzy=True)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Each test starts without the in-process caches of published definitions: tests roll their
+    transactions back, so primary keys are reused (SQLite) with different content."""
+    from govflow.cases.services import forget_cached_forms
+
+    forget_cached_forms()
+    yield
+    forget_cached_forms()
+
+
 @pytest.fixture
 def county(db):
     """A county with two townships and two villages each, plus the shipped role catalog.

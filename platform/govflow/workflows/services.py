@@ -29,7 +29,18 @@ __all__ = [
     "workflow_publish",
 ]
 
-CONTENT_KEYS = ("key", "title", "description", "code", "summary", "settings", "documents", "nodes", "edges")
+CONTENT_KEYS = (
+    "key",
+    "title",
+    "description",
+    "code",
+    "summary",
+    "report",
+    "settings",
+    "documents",
+    "nodes",
+    "edges",
+)
 
 
 def workflow_check_definition(document: Any, *, file: str = "") -> list[dict[str, Any]]:
