@@ -130,3 +130,12 @@ def test_random_text_only_raises_expression_error_when_fuzzed(source):
 def test_token_soup_only_raises_expression_error_when_fuzzed(parts):
     with contextlib.suppress(ExpressionError):
         evaluate(" ".join(parts), {"a": 2, "b": [1], "c": {"d": 3}})
+
+
+def test_join_and_pluck_make_text_from_lists():
+    from govflow.expressions import evaluate
+
+    papers = [{"name": "结婚证", "ok": False}, {"name": "户口簿", "ok": False}]
+    assert evaluate('join(pluck(papers, "name"), "、")', {"papers": papers}) == "结婚证、户口簿"
+    assert evaluate('join(papers, "，", "name")', {"papers": papers}) == "结婚证，户口簿"
+    assert evaluate("join(names)", {"names": ["甲", "乙"]}) == "甲、乙"

@@ -170,6 +170,17 @@ def _age(birth: Any, on: Any) -> int:
     return d.year - b.year - ((d.month, d.day) < (b.month, b.day))
 
 
+def _join(items: Any, sep: Any = "、", field: Any = None) -> str:
+    """Text of the list's items (or of one field of each item), joined: join(missing, "、")."""
+    if not isinstance(items, list):
+        raise TypeError("join needs a list")
+    values = _field_values(items, field) if field is not None else items
+    text = str(sep).join("" if v is None else str(v) for v in values)
+    if len(text) > MAX_STRING:
+        raise ValueError("text too long")
+    return text
+
+
 def _len(value: Any) -> int:
     if isinstance(value, str | list | dict):
         return len(value)
@@ -200,6 +211,8 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int]] = {
         3,
         3,
     ),
+    "join": (_join, 1, 3),
+    "pluck": (lambda items, field: list(_field_values(items, field)), 2, 2),
     "any": (lambda items, field=None: any(_field_values(items, field)), 1, 2),
     "all": (lambda items, field=None: all(_field_values(items, field)), 1, 2),
     "date": (lambda s: _date(s), 1, 1),

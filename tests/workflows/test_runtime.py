@@ -207,3 +207,25 @@ def test_two_people_completing_one_task_at_once_exactly_one_wins(staff, make_use
         ends = [t for t in Task.objects.filter(process_id=case.pk) if t.flow_task.node_id == "rejected"]
         assert len(ends) == 1
         assert AuditEvent.objects.filter(action="task.completed", task_id=review.pk).count() == 1
+
+
+def test_a_step_failing_after_a_timer_marks_the_case_failed(staff, every_kind):
+    broken = copy.deepcopy(load("every_kind.json"))
+    notice = next(n for n in broken["nodes"] if n["id"] == "notice")
+    notice["set"][0]["expr"] = "1 / 0"
+    workflow_import(document=broken)
+    case = start(staff)
+    task_complete(
+        user=staff["reviewer_x"], task_id=open_task(case, "review").pk, data={"decision": "approve"}
+    )
+    task_complete(user=staff["leader_x"], task_id=open_task(case, "check_a").pk, data={"ok": True})
+    task_complete(user=staff["approver"], task_id=open_task(case, "check_b").pk, data={"ok": True})
+    from tests.workflows.conftest import days_later, run_worker_at
+
+    run_worker_at(days_later(31))
+    run_worker_at(days_later(47))
+    case.refresh_from_db()
+    assert case.status == "failed"
+    assert AuditEvent.objects.filter(action="task.failed", case_id=case.pk).count() == 1
+    run_worker_at(days_later(48))
+    assert AuditEvent.objects.filter(action="task.failed", case_id=case.pk).count() == 1

@@ -393,10 +393,37 @@ def on_flow_finished(sender: Any, process: Any, **kwargs: Any) -> None:
 
 
 def timers_fire() -> int:
-    """Fire due timers and boundary timeouts (viewflow's own sweep, under each process's flow lock)."""
+    """Fire due timers and boundary timeouts (viewflow's own sweep, under each process's flow lock), then
+    flag the cases where a step after a timer failed, so the failure is visible instead of only logged."""
     from viewflow.workflow.timers import fire_due_timers
 
-    return fire_due_timers()
+    fired = fire_due_timers()
+    _flag_failed_cases()
+    return fired
+
+
+def _flag_failed_cases() -> None:
+    """Open cases with a task in ERROR (a background step failed): mark them failed, with one audit event."""
+    failed = (
+        Task.objects.filter(status=STATUS.ERROR, process__case__status=Case.Status.OPEN)
+        .select_related("process__case")
+        .order_by("pk")
+    )
+    for task in failed:
+        case = task.process.case
+        error = (task.data or {}).get("_exception", {}).get("title", "")
+        with transaction.atomic():
+            if not Case.objects.filter(pk=case.pk, status=Case.Status.OPEN).update(status=Case.Status.FAILED):
+                continue
+            audit_record(
+                action="task.failed",
+                area_code=case.area_code,
+                procedure_key=case.procedure_key,
+                case_id=case.pk,
+                task_id=task.pk,
+                data={"error": error[:500], "node": getattr(task.flow_task, "node_id", "")},
+            )
+        logger.error("case %s: step %s failed after a timer: %s", case.reference, task.pk, error)
 
 
 # --- the staff workspace: starting and completing with notifications, attachments, comments, drafts -------
