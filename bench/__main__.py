@@ -25,6 +25,7 @@ MODULES = [
     "bench_expressions",
     "bench_forms",
     "bench_engine",
+    "bench_spiff",
     "bench_queues",
     "bench_audit",
 ]
@@ -115,6 +116,11 @@ def main() -> int:
         results.update(figures)
         print(f"[{name}] done in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
+    # Ratios between modules measured in this run: govflow's time per case / the peer's (lower is better).
+    if isinstance(results.get("case_throughput_per_s"), float) and isinstance(
+        results.get("spiff_cases_per_s"), float
+    ):
+        results["vs_spiff_ratio"] = results["spiff_cases_per_s"] / results["case_throughput_per_s"]  # type: ignore[operator]
     Path(args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     width = max([len(k) for k in results] + [10])
     print(f"\n{'figure':<{width}}  {'value':>14}  target")

@@ -42,7 +42,9 @@ def run(ctx: dict) -> dict[str, float]:
     result = audit_verify(workers=workers)
     verify_seconds = time.perf_counter() - started
     if not (serial.ok and result.ok):
-        raise RuntimeError(f"audit chain broken in the benchmark database: {serial.problem or result.problem}")
+        raise RuntimeError(
+            f"audit chain broken in the benchmark database: {serial.problem or result.problem}"
+        )
     # One event per transaction, as a claim or a completion writes it.
     from django.db import transaction
 
