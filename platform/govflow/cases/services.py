@@ -236,6 +236,11 @@ def _audit(task: Task, action: str, actor: Any, **extra: Any) -> None:
     )
 
 
+def _holds_task_role(user: Any, task: Task) -> bool:
+    role, area = task_routing(task)
+    return any(g.role_key == role and g.area_code == area and g.can_act for g in user_grants(user=user))
+
+
 def _require_open(task: Task) -> None:
     if task.status not in (STATUS.NEW, STATUS.ASSIGNED):
         raise Conflict(_("该任务已办结或已取消，请刷新后查看。"))
@@ -244,10 +249,10 @@ def _require_open(task: Task) -> None:
 def task_claim(*, user: Any, task_id: int, client_address: str | None = None) -> Task:
     """Take an unclaimed task from the queue into the user's inbox."""
     with transaction.atomic(), _locked(task_id) as (task, activation):
-        if not user_may_act_on(user=user, task=task):
-            if task.owner_id is not None and task.status == STATUS.ASSIGNED:
-                raise Conflict(_("该任务已被他人认领。"))
-            raise OutOfScope()
+        if task.owner_id != user.pk and not _holds_task_role(user, task):
+            raise OutOfScope()  # says nothing about the task, whoever holds it
+        if task.owner_id not in (None, user.pk):
+            raise Conflict(_("该任务已被他人认领。"))
         _require_open(task)
         if task.owner_id == user.pk:
             return task
@@ -307,14 +312,14 @@ def task_complete(
     A step that fails on this data (StepFailed) saves nothing and leaves the task open."""
     try:
         with transaction.atomic(), _locked(task_id) as (task, activation):
-            if task.owner_id is None and user_may_act_on(user=user, task=task) and task.status == STATUS.NEW:
-                activation.assign(user)  # claim and complete in one step
-                task.assigned = timezone.now()
-            elif not user_may_act_on(user=user, task=task):
-                if task.status not in (STATUS.NEW, STATUS.ASSIGNED):
-                    raise Conflict(_("该任务已办结或已取消，请刷新后查看。"))
-                raise OutOfScope()
+            if task.owner_id != user.pk and not _holds_task_role(user, task):
+                raise OutOfScope()  # outsiders learn nothing about the task's state
             _require_open(task)
+            if task.owner_id is None:
+                task.assigned = timezone.now()
+                activation.assign(user)  # claim and complete in one step
+            elif task.owner_id != user.pk:
+                raise Conflict(_("该任务已被他人认领。"))
             spec = node_spec(task.flow_task)
             process = task.process
             case = process.case
