@@ -1,6 +1,5 @@
 """The site's URL map. Each app owns its own urls module; this file only mounts them."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -17,7 +16,5 @@ urlpatterns = [
     path("api/", include("govflow.api.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_ROOT is never served directly, not even in development: attachments and documents go through the
+# scope-checked download views of the cases app.

@@ -135,7 +135,9 @@ def test_events_whose_text_collides_with_the_marker_still_chain(db):
     assert audit_verify().ok
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel verification forks PostgreSQL readers")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="parallel verification forks PostgreSQL readers"
+)
 @pytest.mark.django_db(transaction=True)
 def test_parallel_verify_agrees_with_serial_and_finds_an_edit_in_a_later_range():
     write_events(40)

@@ -23,15 +23,25 @@ def test_home_redirects_to_login_when_anonymous(client, db):
 
 def test_home_shows_name_role_and_area_when_logged_in(client, staff):
     client.force_login(staff["reviewer_x"])
-    body = client.get(reverse("home")).content.decode()
+    body = client.get(reverse("home"), follow=True).content.decode()
     assert "乡镇审核员" in body and "定陶镇" in body and "reviewer_x" in body
+
+
+def test_home_leads_each_user_to_their_work(client, staff):
+    for user, target in (
+        ("reviewer_x", "cases:inbox"),
+        ("supervisor", "audit:reports"),
+        ("designer", "designer:procedures"),
+    ):
+        client.force_login(staff[user])
+        assert client.get(reverse("home"))["Location"] == reverse(target)
 
 
 def test_demo_user_logs_in_when_password_right(client, county, make_user):
     make_user("demo_clerk", ("village_clerk", "371727100201"))
     response = client.post(reverse("login"), {"username": "demo_clerk", "password": "pw-demo_clerk"})
     assert response.status_code == 302
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("home"), follow=True).status_code == 200
 
 
 def test_english_catalog_translates_every_message_when_shipped():

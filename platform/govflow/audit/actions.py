@@ -31,6 +31,7 @@ ACTION_LABELS = {
     "definition.retired": _("停用定义"),
     "start_draft.saved": _("保存发起草稿"),
     "start_draft.deleted": _("删除发起草稿"),
+    "demo.loaded": _("载入演示案件"),
     "auth.token_created": _("创建接口令牌"),
     "auth.token_revoked": _("撤销接口令牌"),
     "role.assigned": _("授予角色"),

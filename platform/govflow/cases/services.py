@@ -39,7 +39,7 @@ from govflow.workflows.services import sequence_next
 from govflow.workflows.timing import expression_context
 
 from .models import Case
-from .selectors import task_routing, user_may_act_on
+from .selectors import task_routing
 
 logger = logging.getLogger(__name__)
 
@@ -404,6 +404,7 @@ def timers_fire() -> int:
 
     fired = fire_due_timers()
     _flag_failed_cases()
+    deadline_notifications_send()
     return fired
 
 
