@@ -16,7 +16,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 _url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL")
 if _url:
-    DATABASES = {"default": dj_database_url.parse(_url)}
+    # Persistent connections as in production (base settings): a page must not pay for a new connection.
+    DATABASES = {"default": dj_database_url.parse(_url, conn_max_age=60)}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # noqa: F405
     DATABASES = {"default": dj_database_url.parse(f"sqlite:///{VAR_DIR / 'bench.sqlite3'}")}  # noqa: F405
