@@ -11,6 +11,11 @@ def govflow(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from govflow.roles.selectors import user_assignments
+    from govflow.roles.selectors import user_assignments, user_grants
 
-    return {"my_assignments": user_assignments(user=user)}
+    grants = user_grants(user=user)
+    return {
+        "my_assignments": user_assignments(user=user),
+        "may_design": any(g.can_design for g in grants),
+        "may_supervise": any(g.can_supervise for g in grants),
+    }

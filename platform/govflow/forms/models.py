@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .fields import OrderedJSONField
+
 
 class PublishedVersionImmutable(Exception):
     pass
@@ -36,8 +38,8 @@ class FormVersion(models.Model):
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     title_zh = models.CharField(_("中文标题"), max_length=200)
     title_en = models.CharField(_("英文标题"), max_length=200, blank=True)
-    schema = models.JSONField(_("表单结构"))
-    ui_schema = models.JSONField(_("界面设置"), default=dict, blank=True)
+    schema = OrderedJSONField(_("表单结构"))
+    ui_schema = OrderedJSONField(_("界面设置"), default=dict, blank=True)
     checksum = models.CharField(_("校验和"), max_length=64)
     errors = models.JSONField(_("校验错误"), default=list, blank=True)
     created = models.DateTimeField(_("创建时间"), auto_now_add=True)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from govflow.forms.fields import OrderedJSONField
 from govflow.forms.models import PublishedVersionImmutable
 
 
@@ -38,7 +39,7 @@ class WorkflowVersion(models.Model):
     title_zh = models.CharField(_("中文标题"), max_length=200)
     title_en = models.CharField(_("英文标题"), max_length=200, blank=True)
     code = models.CharField(_("编号代码"), max_length=6, blank=True)
-    document = models.JSONField(_("流程定义"))
+    document = OrderedJSONField(_("流程定义"))
     checksum = models.CharField(_("校验和"), max_length=64)
     errors = models.JSONField(_("校验错误"), default=list, blank=True)
     created = models.DateTimeField(_("创建时间"), auto_now_add=True)
