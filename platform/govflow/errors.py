@@ -78,3 +78,13 @@ class PayloadTooLarge(GovflowError):
     default_code = "too_large"
     default_message = _("提交的内容过大。")
     status = 413
+
+
+def from_unrepresentable(exc: BaseException) -> GovflowError | None:
+    """Input the database cannot represent (an id beyond 64 bits, a NUL character on PostgreSQL) is the
+    client's mistake, not a server error: a 400 with a clear message instead of a 500."""
+    from django.db import DataError
+
+    if isinstance(exc, OverflowError | DataError):
+        return ValidationFailed(_("请求中的数据超出范围或含有无法保存的字符。"), code="unrepresentable")
+    return None

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
-from govflow.errors import GovflowError, PayloadTooLarge
+from govflow.errors import GovflowError, PayloadTooLarge, from_unrepresentable
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +131,7 @@ def _drf_response(exc: exceptions.APIException) -> Response:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """The API's exception handler: every error leaves as the one JSON shape."""
     set_rollback()
+    exc = from_unrepresentable(exc) or exc
     if isinstance(exc, GovflowError):
         if exc.status >= 500:
             logger.error("govflow error %s in %s", exc.code, context.get("view").__class__.__name__)

@@ -464,3 +464,98 @@ class PublishResultSerializer(serializers.Serializer):
     changes = serializers.ListField(
         child=serializers.DictField(), help_text="What changed against the previously published version."
     )
+
+
+# --- webhooks -------------------------------------------------------------------------------------------
+
+WEBHOOK_EVENT_NAMES = ("case.started", "task.completed", "case.ended")  # = api.models.WEBHOOK_EVENTS
+
+
+class WebhookWriteSerializer(serializers.Serializer):
+    """Create (url required) or change (every field optional) a webhook subscription."""
+
+    url = serializers.CharField(
+        max_length=500, help_text="https://... (plain http only to 127.0.0.1 or localhost)."
+    )
+    procedures = serializers.ListField(
+        child=serializers.SlugField(max_length=64),
+        required=False,
+        max_length=200,
+        help_text="Procedure keys; empty or omitted: every procedure.",
+    )
+    events = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        min_length=1,
+        max_length=len(WEBHOOK_EVENT_NAMES),
+        help_text="Any of case.started, task.completed, case.ended (default: all three).",
+    )
+    description = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    active = serializers.BooleanField(required=False, help_text="Paused subscriptions get nothing.")
+    rotate_secret = serializers.BooleanField(
+        required=False, default=False, help_text="Change only: replace the secret (shown once in the answer)."
+    )
+
+    def validate_url(self, value: str) -> str:
+        from .webhooks import url_allowed
+
+        value = value.strip()
+        if not url_allowed(value):
+            raise serializers.ValidationError(_("地址须以 https:// 开头（本机测试可用 http://127.0.0.1）。"))
+        return value
+
+    def validate_events(self, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in WEBHOOK_EVENT_NAMES]
+        if unknown:
+            raise serializers.ValidationError(_("未知事件：%(e)s。") % {"e": "、".join(unknown)})
+        return [e for e in WEBHOOK_EVENT_NAMES if e in value]
+
+    def validate_procedures(self, value: list[str]) -> list[str]:
+        return sorted(set(value))
+
+
+class WebhookSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.CharField()
+    procedures = serializers.ListField(child=serializers.CharField(), help_text="Empty: every procedure.")
+    events = serializers.ListField(child=serializers.CharField())
+    description = serializers.CharField()
+    active = serializers.BooleanField()
+    created = serializers.DateTimeField()
+    updated = serializers.DateTimeField()
+    created_by = serializers.CharField(allow_null=True, help_text="Username of who registered it.")
+
+
+class WebhookWithSecretSerializer(WebhookSerializer):
+    secret = serializers.CharField(
+        required=False,
+        help_text="HMAC-SHA256 key for X-Govflow-Signature. Present only when created or rotated.",
+    )
+
+
+class WebhookAttemptSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    status_code = serializers.IntegerField(allow_null=True, help_text="null: no HTTP answer (see error).")
+    error = serializers.CharField(allow_blank=True)
+    duration_ms = serializers.IntegerField()
+
+
+class WebhookDeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Also sent as the X-Govflow-Delivery header.")
+    event = serializers.CharField()
+    seq = serializers.IntegerField(help_text="The audit event's sequence number.")
+    status = serializers.CharField(help_text="pending | delivered | failed")
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField(allow_blank=True)
+    created = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    payload = serializers.DictField(help_text="The JSON body POSTed.")
+    attempts_log = WebhookAttemptSerializer(many=True)
+
+
+class WebhookDeliveryFilterSerializer(serializers.Serializer):
+    status = serializers.RegexField(
+        r"^(pending|delivered|failed)$", required=False, help_text="pending | delivered | failed"
+    )

@@ -80,6 +80,13 @@ v1 = [
         name="definitions-export",
     ),
     *definition_kinds,
+    path("webhooks/", views.WebhookListView.as_view(), name="webhooks"),
+    path("webhooks/<int:webhook_id>/", views.WebhookDetailView.as_view(), name="webhook"),
+    path(
+        "webhooks/<int:webhook_id>/deliveries/",
+        views.WebhookDeliveryListView.as_view(),
+        name="webhook-deliveries",
+    ),
     re_path(r"^(?P<rest>.*)$", views.not_found),
 ]
 

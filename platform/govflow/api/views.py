@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import JsonResponse, StreamingHttpResponse
 from django.urls import Resolver404, resolve
@@ -79,8 +80,10 @@ from govflow.workflows.services import (
 
 from . import presenters as p
 from . import serializers as s
-from .base import ApiListView, ApiView, JsonErrorsNegotiation, errors
+from . import webhooks
+from .base import ApiListView, ApiMixin, ApiView, JsonErrorsNegotiation, errors
 from .exceptions import error_body, prefixed
+from .models import WEBHOOK_EVENTS, WebhookDelivery, WebhookSubscription
 from .permissions import IsDesigner, IsSupervisor
 from .throttling import ExportThrottle, ReadThrottle, TokenThrottle
 
@@ -1002,3 +1005,183 @@ def not_found(request: Any, rest: str = "") -> JsonResponse:
         if match is not None and match.func is not not_found:
             message = _("未找到。地址应以“/”结尾：%(p)s") % {"p": request.path + "/"}
     return JsonResponse(error_body("not_found", message), status=404)
+
+
+# --- webhooks -------------------------------------------------------------------------------------------
+
+
+class IsWebhookAdmin(IsDesigner):
+    """Administrators: superusers, and designers whose role sits at county level (others: 403)."""
+
+    def check(self, user: Any) -> bool:
+        return webhooks.user_may_manage_webhooks(user=user)
+
+
+def _webhook_dict(sub: WebhookSubscription, secret: str | None = None) -> dict[str, Any]:
+    body = {
+        "id": sub.pk,
+        "url": sub.url,
+        "procedures": list(sub.procedures or []),
+        "events": list(sub.events or []),
+        "description": sub.description,
+        "active": sub.active,
+        "created": sub.created,
+        "updated": sub.updated,
+        "created_by": sub.created_by.get_username() if sub.created_by is not None else None,
+    }
+    if secret is not None:
+        body["secret"] = secret
+    return body
+
+
+def _delivery_dict(d: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": d.pk,
+        "event": d.event,
+        "seq": d.event_seq,
+        "status": d.status,
+        "attempts": d.attempts,
+        "next_attempt_at": d.next_attempt_at,
+        "last_status_code": d.last_status_code,
+        "last_error": d.last_error,
+        "created": d.created,
+        "delivered_at": d.delivered_at,
+        "payload": d.payload,
+        "attempts_log": d.attempts_log,
+    }
+
+
+def _webhook_get(webhook_id: int) -> WebhookSubscription:
+    sub = WebhookSubscription.objects.select_related("created_by").filter(pk=webhook_id).first()
+    if sub is None:
+        raise NotFound()
+    return sub
+
+
+def _webhook_audit(action: str, request: Request, sub: WebhookSubscription, **extra: Any) -> None:
+    data = {"webhook": sub.pk, "url": sub.url, "events": sub.events, "procedures": sub.procedures, **extra}
+    audit_record(action=action, actor=request.user, data=data, client_address=ApiMixin.address(request))
+
+
+class WebhookListView(ApiListView):
+    serializer_class = s.WebhookSerializer
+    permission_classes = [IsAuthenticated, IsWebhookAdmin]
+
+    def get_queryset(self) -> QuerySet[WebhookSubscription]:
+        return WebhookSubscription.objects.select_related("created_by").order_by("pk")
+
+    def present(self, rows: Any) -> list[dict[str, Any]]:
+        return [_webhook_dict(sub) for sub in rows]
+
+    @extend_schema(
+        tags=["webhooks"],
+        summary="Webhook subscriptions (administrators)",
+        responses={200: s.WebhookSerializer(many=True), **errors(403)},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["webhooks"],
+        summary="Register a webhook (administrators)",
+        description="The answer carries the generated `secret`, shown only this once: the receiver checks "
+        "`X-Govflow-Signature: sha256=<HMAC-SHA256 hex of the body>` with it.",
+        request=s.WebhookWriteSerializer,
+        responses={201: s.WebhookWithSecretSerializer, **errors(400, 403)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.WebhookWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        v = serializer.validated_data
+        secret = webhooks.new_secret()
+        with transaction.atomic():
+            sub = WebhookSubscription.objects.create(
+                url=v["url"],
+                secret=secret,
+                procedures=v.get("procedures", []),
+                events=v.get("events", list(WEBHOOK_EVENTS)),
+                description=v.get("description", ""),
+                active=v.get("active", True),
+                created_by=request.user,
+            )
+            _webhook_audit("webhook.created", request, sub)
+        return Response(
+            s.WebhookWithSecretSerializer(_webhook_dict(sub, secret)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class WebhookDetailView(ApiView):
+    permission_classes = [IsAuthenticated, IsWebhookAdmin]
+
+    @extend_schema(
+        tags=["webhooks"],
+        summary="A webhook subscription (administrators)",
+        responses={200: s.WebhookSerializer, **errors(403, 404)},
+    )
+    def get(self, request: Request, webhook_id: int) -> Response:
+        return Response(s.WebhookSerializer(_webhook_dict(_webhook_get(webhook_id))).data)
+
+    @extend_schema(
+        tags=["webhooks"],
+        summary="Change a webhook (administrators)",
+        description="Send only the fields to change. `rotate_secret: true` replaces the secret and answers "
+        "with the new one (shown once).",
+        request=s.WebhookWriteSerializer,
+        responses={200: s.WebhookWithSecretSerializer, **errors(400, 403, 404)},
+    )
+    def patch(self, request: Request, webhook_id: int) -> Response:
+        serializer = s.WebhookWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        v = serializer.validated_data
+        with transaction.atomic():
+            sub = _webhook_get(webhook_id)
+            changed = [f for f in ("url", "procedures", "events", "description", "active") if f in v]
+            for field in changed:
+                setattr(sub, field, v[field])
+            secret = None
+            if v.get("rotate_secret"):
+                secret = webhooks.new_secret()
+                sub.secret = secret
+                changed.append("secret")
+            sub.save()
+            _webhook_audit("webhook.updated", request, sub, changed=changed)
+        return Response(s.WebhookWithSecretSerializer(_webhook_dict(sub, secret)).data)
+
+    @extend_schema(
+        tags=["webhooks"],
+        summary="Delete a webhook and its delivery log (administrators)",
+        responses={204: None, **errors(403, 404)},
+    )
+    def delete(self, request: Request, webhook_id: int) -> Response:
+        with transaction.atomic():
+            sub = _webhook_get(webhook_id)
+            _webhook_audit("webhook.deleted", request, sub)
+            sub.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookDeliveryListView(ApiListView):
+    serializer_class = s.WebhookDeliverySerializer
+    permission_classes = [IsAuthenticated, IsWebhookAdmin]
+
+    def get_queryset(self) -> QuerySet[WebhookDelivery]:
+        if self.schema_only:
+            return WebhookDelivery.objects.none()
+        sub = _webhook_get(self.kwargs["webhook_id"])
+        f = _query(self.request, s.WebhookDeliveryFilterSerializer)
+        qs = sub.deliveries.order_by("-pk")
+        if "status" in f:
+            qs = qs.filter(status=f["status"])
+        return qs
+
+    def present(self, rows: Any) -> list[dict[str, Any]]:
+        return [_delivery_dict(d) for d in rows]
+
+    @extend_schema(
+        tags=["webhooks"],
+        summary="A webhook's deliveries, newest first, with every attempt (administrators)",
+        parameters=[s.WebhookDeliveryFilterSerializer],
+        responses={200: s.WebhookDeliverySerializer(many=True), **errors(400, 403, 404)},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)

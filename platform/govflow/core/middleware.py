@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from govflow.errors import GovflowError
+from govflow.errors import GovflowError, from_unrepresentable
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,10 @@ class GovflowErrorMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, GovflowError):
-            return None
+            converted = from_unrepresentable(exception)
+            if converted is None:
+                return None
+            exception = converted
         if exception.status >= 500:
             logger.error("govflow error %s on %s", exception.code, request.path)
         if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):

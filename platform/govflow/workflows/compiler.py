@@ -21,6 +21,10 @@ from govflow.workflows.models import WorkflowVersion
 FLOWS_MODULE = "govflow.workflows.flows"
 
 
+# Default chart titles of the helper steps of non-interrupting timeouts (Chinese, like the definitions).
+ACTION_TITLES = {"remind": "超期催办", "escalate": "超期升级"}
+
+
 def node_attr(node_id: str) -> str:
     return f"n_{node_id}"
 
@@ -114,6 +118,8 @@ def build_flow_class(version: WorkflowVersion) -> type[Flow]:
                 continue
             action = vf.Function(nodes.boundary_action(boundary, spec))
             action.node_id = boundary["id"]
+            # The chart shows this helper step: name it after the timeout, or after what it does.
+            action.Annotation(title=_title(boundary) or ACTION_TITLES[boundary["action"]])
             end = vf.End()
             end.node_id = boundary["id"]
             timer.Next(getattr(this, f"x_{boundary['id']}_act"))

@@ -49,7 +49,14 @@ class Command(BaseCommand):
                 else:
                     message.string = (english, english)
                 message.flags.discard("fuzzy")
-            elif not message.string or (isinstance(message.string, tuple) and not message.string[0]):
+            elif (
+                message.fuzzy
+                or not message.string
+                or (isinstance(message.string, tuple) and not message.string[0])
+            ):
+                # A fuzzy entry is gettext's guess from a similar msgid: often wrong, placeholders too.
+                message.string = "" if isinstance(message.id, str) else ("", "")
+                message.flags.discard("fuzzy")
                 missing.append(key)
         with open(po_path, "wb") as fh:
             write_po(fh, catalog, width=0)
