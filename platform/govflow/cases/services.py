@@ -80,9 +80,25 @@ def _form_for(version: WorkflowVersion, key: str) -> FormVersion:
     return form_version_get(key=key)
 
 
+_VERSIONS: dict[int, WorkflowVersion] = {}
+
+
+def _workflow_version(case: Case) -> WorkflowVersion:
+    """The case's workflow version; published versions never change, so they are kept in memory."""
+    found = _VERSIONS.get(case.workflow_id)
+    if found is None or found.key != case.procedure_key:
+        found = WorkflowVersion.objects.defer("document").get(pk=case.workflow_id)
+        if found.status != WorkflowVersion.Status.DRAFT:
+            if len(_VERSIONS) > 1000:
+                _VERSIONS.clear()
+            _VERSIONS[case.workflow_id] = found
+    return found
+
+
 def forget_cached_forms() -> None:
-    """Drop the in-process cache of pinned form versions (tests roll back transactions and reuse keys)."""
+    """Drop the in-process caches of published versions (tests roll back transactions and reuse keys)."""
     _PINNED_FORMS.clear()
+    _VERSIONS.clear()
 
 
 def case_reference(*, county: str, code: str, year: int) -> str:
@@ -206,13 +222,11 @@ def _locked(task_id: int) -> Iterator[tuple[Task, Any]]:
     try:
         with transaction.atomic(savepoint=False):
             lock_process(Process.objects.filter(task__pk=task_id), f"of task {task_id}")
-            task = (
-                Task.objects.select_related("process", "process__case", "process__case__workflow")
-                .defer("process__case__workflow__document")  # the compiled class holds it already
-                .filter(pk=task_id)
-                .first()
-            )
-            if task is None or getattr(task.process, "case", None) is None:
+            try:
+                task = Task.objects.select_related("process", "process__case").get(pk=task_id)
+            except Task.DoesNotExist:
+                raise NotFound() from None
+            if getattr(task.process, "case", None) is None:
                 raise NotFound()
             if task.flow_task is None:
                 raise FlowMissing()
@@ -323,7 +337,7 @@ def task_complete(
             spec = node_spec(task.flow_task)
             process = task.process
             case = process.case
-            version = case.workflow
+            version = _workflow_version(case)
             clean = submission_validate(
                 form=_form_for(version, spec["form"]),
                 data=data or {},

@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -212,6 +212,13 @@ def workflow_import(
 def sequence_next(scope: str) -> int:
     """The next number of a gap-free sequence, in the caller's transaction (rolled back with it)."""
     with transaction.atomic(savepoint=False):
+        # One statement in the usual case: the row exists and is incremented under its own row lock.
+        table = Sequence._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET last = last + 1 WHERE scope = %s RETURNING last", [scope])  # noqa: S608
+            found = cursor.fetchone()
+        if found is not None:
+            return int(found[0])
         row, _created = Sequence.objects.select_for_update().get_or_create(scope=scope)
         row.last += 1
         row.save(update_fields=["last"])
