@@ -116,6 +116,10 @@ def main() -> int:
         results.update(figures)
         print(f"[{name}] done in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
+    import resource
+
+    # Peak resident memory of this one process (it ran every benchmark, like one busy worker).
+    results["memory_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # Ratios between modules measured in this run: govflow's time per case / the peer's (lower is better).
     if isinstance(results.get("case_throughput_per_s"), float) and isinstance(
         results.get("spiff_cases_per_s"), float
