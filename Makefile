@@ -43,8 +43,8 @@ worker: messages
 	$(MANAGE) run_worker
 
 lint: install
-	$(BIN)/ruff check platform tests bench
-	$(BIN)/ruff format --check platform tests bench
+	$(BIN)/ruff check platform tests bench reliability
+	$(BIN)/ruff format --check platform tests bench reliability
 	$(BIN)/mypy $(shell ls platform/govflow/*/services.py platform/govflow/*/selectors.py platform/govflow/workflows/compiler.py platform/govflow/workflows/nodes.py platform/govflow/workflows/definitions.py platform/govflow/expressions.py 2>/dev/null)
 
 pytest: messages

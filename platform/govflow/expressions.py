@@ -26,6 +26,9 @@ MAX_SOURCE = 2000
 MAX_DEPTH = 40
 MAX_LIST = 10_000
 MAX_STRING = 100_000
+# Numbers read from text stay within this decimal exponent: "1.5e500000" would make floor() or int()
+# build a half-million-digit integer.
+MAX_EXPONENT = 30
 
 Context = Mapping[str, Any]
 Fn = Callable[[Context], Any]
@@ -95,11 +98,15 @@ def _num(value: Any, pos: int | None = None) -> int | Decimal:
         return value
     if isinstance(value, float):
         return Decimal(repr(value))
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value) <= 40:
         try:
-            return Decimal(value) if "." in value else int(value)
+            number = Decimal(value) if "." in value or "e" in value.lower() else int(value)
         except (InvalidOperation, ValueError):
-            pass
+            number = None
+        if isinstance(number, int):
+            return number
+        if number is not None and number.is_finite() and abs(number.adjusted()) <= MAX_EXPONENT:
+            return number
     raise ExpressionError(_("需要数字，得到“%(v)s”。") % {"v": value}, "type", pos)
 
 

@@ -82,20 +82,27 @@ def _field_schema(schema: dict[str, Any], key: str) -> dict[str, Any] | None:
         if part == "*":
             node = node.get("items") if isinstance(node, dict) else None
         else:
-            node = node.get("properties", {}).get(part) if isinstance(node, dict) else None
+            properties = node.get("properties") if isinstance(node, dict) else None
+            node = properties.get(part) if isinstance(properties, dict) else None
         if not isinstance(node, dict):
             return None
     return node
 
 
+def _properties(node: Any) -> dict[str, Any]:
+    properties = node.get("properties") if isinstance(node, dict) else None
+    return properties if isinstance(properties, dict) else {}
+
+
 def _names_in_scope(schema: dict[str, Any], key: str) -> set[str]:
-    names = set(schema.get("properties", {}))
+    names = set(_properties(schema))
     parts = key.split("/")
     node: Any = schema
     for part in parts[:-1]:
-        node = node.get("items") if part == "*" else node.get("properties", {}).get(part)
-        if isinstance(node, dict):
-            names |= set(node.get("properties", {}))
+        if not isinstance(node, dict):
+            break
+        node = node.get("items") if part == "*" else _properties(node).get(part)
+        names |= set(_properties(node))
     return names | {"row", "settings"}
 
 
@@ -189,7 +196,7 @@ def check_form_document(
                     }
                 )
     for index, key in enumerate(ui.get("order", [])):
-        if key not in schema.get("properties", {}):
+        if key not in _properties(schema):
             errors.append(
                 {
                     "file": file,
@@ -203,7 +210,7 @@ def check_form_document(
         for s_index, step in enumerate(steps):
             for f_index, key in enumerate(step["fields"]):
                 path = _pointer(["ui", "steps", s_index, "fields", f_index])
-                if key not in schema.get("properties", {}):
+                if key not in _properties(schema):
                     errors.append(
                         {
                             "file": file,
@@ -220,7 +227,7 @@ def check_form_document(
                         }
                     )
                 seen.setdefault(key, s_index)
-        for key in schema.get("properties", {}):
+        for key in _properties(schema):
             if key not in seen:
                 errors.append(
                     {

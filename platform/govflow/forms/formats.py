@@ -66,8 +66,8 @@ def is_money(value: Any) -> bool:
         amount = Decimal(str(value))
     except InvalidOperation:
         return False
-    if not amount.is_finite() or amount < 0:
-        return False
+    if not amount.is_finite() or amount < 0 or amount.adjusted() > 15:
+        return False  # beyond any real amount (and beyond what quantize can represent)
     return amount == amount.quantize(Decimal("0.01"))
 
 

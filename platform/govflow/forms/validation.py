@@ -66,6 +66,13 @@ def compiled_validator(schema: Mapping[str, Any], *, cache_key: str | None = Non
     return validator
 
 
+def _add(errors: dict[str, list[str]], path: str, message: str) -> None:
+    """One message once per path (jsonschema reports `required` once per missing property)."""
+    messages = errors.setdefault(path, [])
+    if message not in messages:
+        messages.append(message)
+
+
 def _depth(value: Any, limit: int = MAX_DEPTH) -> int:
     stack = [(value, 1)]
     deepest = 0
@@ -172,10 +179,11 @@ def validate_submission(
     ui = ui or {}
     if not isinstance(data, dict):
         raise FormInvalid(field_errors={"": [_("提交的数据应为对象。")]})
-    if len(json.dumps(data, ensure_ascii=False, default=str)) > MAX_SUBMISSION_BYTES:
-        raise FormInvalid(_("提交的内容过大。"), code="too_large", field_errors={"": [_("提交的内容过大。")]})
+    # Depth first (iterative): serialising very deep data to measure its size would itself recurse.
     if _depth(data) > MAX_DEPTH:
         raise FormInvalid(field_errors={"": [_("数据嵌套层次过深。")]})
+    if len(json.dumps(data, ensure_ascii=False, default=str)) > MAX_SUBMISSION_BYTES:
+        raise FormInvalid(_("提交的内容过大。"), code="too_large", field_errors={"": [_("提交的内容过大。")]})
     errors: dict[str, list[str]] = {}
     properties = schema.get("properties", {})
     cleaned = {k: copy.deepcopy(v) for k, v in data.items() if k in properties}
@@ -223,11 +231,11 @@ def validate_submission(
                     continue
                 if only_fields is not None and not path and m not in only_fields:
                     continue
-                errors.setdefault(field_path, []).append(_message(error))
+                _add(errors, field_path, _message(error))
             continue
         if only_fields is not None and path and path[0] not in only_fields:
             continue
-        errors.setdefault(_path(path), []).append(_message(error))
+        _add(errors, _path(path), _message(error))
     if errors:
         raise FormInvalid(field_errors=errors)
     return cleaned
