@@ -99,6 +99,58 @@ def fault_round(
     return result
 
 
+def postgres_round(
+    procs: Processes, rows: list[dict[str, Any]], *, users: int, seconds: float
+) -> dict[str, Any]:
+    """Restart PostgreSQL under load: requests during the outage must fail cleanly (503 or a cut
+    connection, never another 5xx), traffic must succeed again afterwards, and the data stay consistent.
+
+    Needs root on a machine whose PostgreSQL cluster is this test's alone (pg_ctlcluster 15 main).
+    """
+    import subprocess
+
+    holder: dict[str, Any] = {}
+
+    def traffic() -> None:
+        holder["stats"] = drive(
+            procs.base, rows, users=users, duration=seconds, think=0.3, weights=FAULT_WEIGHTS
+        )
+
+    runner = threading.Thread(target=traffic, daemon=True)
+    runner.start()
+    time.sleep(seconds / 3)
+    command = ["/usr/bin/pg_ctlcluster", "15", "main", "restart"]
+    restarted = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 (constant)
+    runner.join(seconds + 120)
+    stats = holder["stats"].report()
+    after = drive(procs.base, rows, users=5, duration=5, think=0.2, weights=FAULT_WEIGHTS).report()
+    time.sleep(max(2.0, 3 * procs.interval))
+    consistency = run_consistency(procs.env["DATABASE_URL"])
+    statuses: dict[str, int] = {}
+    for row in stats["by_endpoint"].values():
+        for status, n in row["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + n
+    unclean = sum(n for status, n in statuses.items() if status.startswith("5") and status != "503")
+    result = {
+        "postgres_restarted": restarted.returncode == 0,
+        "requests": stats["requests"],
+        "statuses": statuses,
+        "unclean_5xx": unclean,
+        "after_requests": after["requests"],
+        "after_server_errors": after["server_errors"],
+        "consistency_ok": consistency["ok"],
+        "problems": consistency["problems"],
+    }
+    result["ok"] = bool(
+        result["postgres_restarted"]
+        and not unclean
+        and after["requests"]
+        and not after["server_errors"]
+        and consistency["ok"]
+    )
+    return result
+
+
 def run(
     users_file: Path,
     *,
@@ -109,6 +161,7 @@ def run(
     restart_delay: float,
     interval: float = 1.0,
     workers: int = 2,
+    restart_postgres: bool = False,
 ) -> dict[str, Any]:
     document = load_users(users_file)
     procs = Processes(document["database_url"], workers=workers, interval=interval)
@@ -137,9 +190,14 @@ def run(
             )
             for problem in result["problems"]:
                 print(f"   PROBLEM: {problem}", flush=True)
+        if restart_postgres:
+            result = postgres_round(procs, document["users"], users=users, seconds=seconds)
+            results.append(result)
+            print(f"postgres restart: {json.dumps(result, ensure_ascii=False)}", flush=True)
     finally:
         procs.stop()
-    return {"ok": all(r["ok"] for r in results) and len(results) == rounds, "rounds": results}
+    expected = rounds + (1 if restart_postgres else 0)
+    return {"ok": all(r["ok"] for r in results) and len(results) == expected, "rounds": results}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=0.3)
     parser.add_argument("--restart-delay", type=float, default=2.0, help="seconds before run_worker restarts")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--restart-postgres",
+        action="store_true",
+        help="add a round that restarts the local PostgreSQL cluster under load (root; never on a shared server)",
+    )
     args = parser.parse_args(argv)
     report = run(
         args.users_file,
@@ -161,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         users=args.users,
         think=args.think,
         restart_delay=args.restart_delay,
+        restart_postgres=args.restart_postgres,
     )
     print("faults:", "OK" if report["ok"] else "FAILED", f"({len(report['rounds'])} rounds)")
     if args.out:

@@ -80,11 +80,20 @@ class PayloadTooLarge(GovflowError):
     status = 413
 
 
+class ServiceUnavailable(GovflowError):
+    default_code = "unavailable"
+    default_message = _("服务暂时不可用，请稍后重试。您填写的内容尚未保存。")
+    status = 503
+
+
 def from_unrepresentable(exc: BaseException) -> GovflowError | None:
-    """Input the database cannot represent (an id beyond 64 bits, a NUL character on PostgreSQL) is the
-    client's mistake, not a server error: a 400 with a clear message instead of a 500."""
-    from django.db import DataError
+    """Database failures that are not bugs, as clear errors instead of a 500: input the database cannot
+    represent (an id beyond 64 bits, a NUL character on PostgreSQL) is the client's mistake (400); a lost
+    connection (the database restarting) is temporary (503), and the transaction was rolled back."""
+    from django.db import DataError, InterfaceError, OperationalError
 
     if isinstance(exc, OverflowError | DataError):
         return ValidationFailed(_("请求中的数据超出范围或含有无法保存的字符。"), code="unrepresentable")
+    if isinstance(exc, OperationalError | InterfaceError):
+        return ServiceUnavailable()
     return None

@@ -54,3 +54,20 @@ def test_english_catalog_translates_every_message_when_shipped():
         catalog = read_po(fh)
     missing = [m.id for m in catalog if m.id and not (m.string if isinstance(m.string, str) else m.string[0])]
     assert missing == [], f"untranslated: {missing[:10]}"
+
+
+def test_database_outage_is_a_clear_503_not_a_server_error(client, staff, monkeypatch):
+    from django.db import OperationalError
+
+    def broken(*args, **kwargs):
+        raise OperationalError("the database system is starting up")
+
+    client.force_login(staff["reviewer_x"])
+    monkeypatch.setattr("govflow.cases.selectors.task_inbox", broken)
+    response = client.get(reverse("cases:inbox"))
+    assert response.status_code == 503 and response["Retry-After"] == "10"
+    from rest_framework.views import APIView
+
+    monkeypatch.setattr(APIView, "initial", broken)
+    api = client.get("/api/v1/tasks/inbox/")
+    assert api.status_code == 503 and api.json()["code"] == "unavailable"

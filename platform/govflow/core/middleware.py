@@ -8,8 +8,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.html import escape
 
-from govflow.errors import GovflowError, from_unrepresentable
+from govflow.errors import GovflowError, ServiceUnavailable, from_unrepresentable
 
 logger = logging.getLogger(__name__)
 
@@ -56,4 +57,8 @@ class GovflowErrorMiddleware:
             logger.error("govflow error %s on %s", exception.code, request.path)
         if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
             return JsonResponse(exception.as_dict(), status=exception.status)
+        if isinstance(exception, ServiceUnavailable):
+            # The database is away: the normal page (user, roles, menus) would need it. A bare page.
+            body = f"<!doctype html><meta charset=utf-8><title>503</title><p>{escape(str(exception.message))}</p>"
+            return HttpResponse(body, status=503, headers={"Retry-After": "10"})
         return render(request, "core/error.html", {"error": exception}, status=exception.status)

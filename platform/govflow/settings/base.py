@@ -93,6 +93,8 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
     )
 }
+# A persistent connection that died (the database restarted) is replaced at the next request, not reused.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the worker and the web server share the demo database without "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})

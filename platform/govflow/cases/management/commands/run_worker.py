@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
 from govflow.cases.services import timers_fire
 
@@ -42,7 +42,15 @@ class Command(BaseCommand):
         while True:
             if not once:
                 close_old_connections()  # a long-running loop must not keep a dead or stale connection
-            fired = timers_fire()
+            try:
+                fired = timers_fire()
+            except (OperationalError, InterfaceError) as exc:
+                if once:
+                    raise
+                # The database is restarting or unreachable: nothing was committed; try again next sweep.
+                logger.warning("timer sweep failed, will retry: %s", exc)
+                connections.close_all()
+                fired = 0
             if fired or once:
                 self.stdout.write(f"fired {fired} timer(s)")
             if once or stopping:
