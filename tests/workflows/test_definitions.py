@@ -135,3 +135,17 @@ def test_service_variable_may_not_shadow_a_form_node():
     doc = good()
     node(doc, "calc")["set"].append({"var": "review", "expr": "1"})
     assert any(e["path"] == "/nodes/4/set/2/var" for e in check(doc))
+
+
+def test_file_shape_errors_are_translated_and_name_the_key():
+    from django.utils import translation
+
+    doc = good()
+    del doc["code"]
+    doc["nodes"][0]["kind"] = "begin"
+    with translation.override("zh-hans"):
+        messages = {e["path"]: e["message"] for e in check(doc)}
+    assert messages[""] == "缺少必填项“code”。"
+    assert messages["/nodes/0/kind"].startswith("应为以下之一：start、user_task")
+    with translation.override("en"):
+        assert check(doc)[0]["message"] == "Required “code” is missing."

@@ -33,6 +33,42 @@ def _file_validator() -> Draft202012Validator:
     return Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
 
 
+def file_error_message(error: Any) -> str:
+    """A definition file's shape error in the reader's language (jsonschema's own messages are English)."""
+    kind, value = error.validator, error.validator_value
+    if kind == "required":
+        missing = [
+            name for name in value if not isinstance(error.instance, dict) or name not in error.instance
+        ]
+        return _("缺少必填项“%(k)s”。") % {"k": "、".join(missing)}
+    if kind == "additionalProperties":
+        known = set((error.schema or {}).get("properties", {}))
+        extra = (
+            sorted(k for k in (error.instance or {}) if k not in known)
+            if isinstance(error.instance, dict)
+            else []
+        )
+        return _("不认识的属性“%(k)s”。") % {"k": "、".join(extra)}
+    if kind in ("enum", "const"):
+        choices = value if isinstance(value, list) else [value]
+        return _("应为以下之一：%(v)s。") % {"v": "、".join(str(c) for c in choices)}
+    if kind == "type":
+        return _("类型不对，应为 %(t)s。") % {"t": value if isinstance(value, str) else "/".join(value)}
+    if kind == "pattern":
+        return _("格式不对（应符合 %(p)s）。") % {"p": value}
+    if kind in ("minItems", "minLength"):
+        return _("至少要有 %(n)s 项（或字符）。") % {"n": value}
+    if kind in ("maxItems", "maxLength"):
+        return _("最多 %(n)s 项（或字符）。") % {"n": value}
+    if kind in ("minimum", "maximum"):
+        return _("数值超出范围（%(k)s %(v)s）。") % {"k": kind, "v": value}
+    if kind in ("oneOf", "anyOf"):
+        return _("不符合允许的任何一种写法。")
+    if kind == "uniqueItems":
+        return _("列表中有重复项。")
+    return str(error.message)
+
+
 def _pointer(parts: Any) -> str:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts) if parts else ""
 
@@ -117,7 +153,9 @@ def check_form_document(
     for error in sorted(
         _file_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
     ):
-        errors.append({"file": file, "path": _pointer(error.absolute_path), "message": error.message})
+        errors.append(
+            {"file": file, "path": _pointer(error.absolute_path), "message": file_error_message(error)}
+        )
     if errors or not isinstance(document, dict):
         return errors
     schema = document["schema"]

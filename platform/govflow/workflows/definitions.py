@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator
 
 from govflow.expressions import ExpressionError, compile_expression
+from govflow.forms.definitions import file_error_message
 
 LEVEL_DEPTH = {"county": 0, "township": 1, "village": 2}
 LEVEL_ABOVE = {"village": "township", "township": "county"}
@@ -382,7 +383,7 @@ def check_workflow_document(
     for error in sorted(
         _file_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
     ):
-        report.add(list(error.absolute_path), error.message)
+        report.add(list(error.absolute_path), file_error_message(error))
     if report.errors or not isinstance(document, dict):
         return report.errors
     nodes = _check_graph(document, report)
