@@ -229,3 +229,11 @@ def test_a_step_failing_after_a_timer_marks_the_case_failed(staff, every_kind):
     assert AuditEvent.objects.filter(action="task.failed", case_id=case.pk).count() == 1
     run_worker_at(days_later(48))
     assert AuditEvent.objects.filter(action="task.failed", case_id=case.pk).count() == 1
+
+
+def test_a_published_workflow_version_refuses_edits(every_kind):
+    from govflow.forms.models import PublishedVersionImmutable
+
+    every_kind.document = {**every_kind.document, "code": "XX"}
+    with pytest.raises(PublishedVersionImmutable):
+        every_kind.save()

@@ -13,6 +13,26 @@ class PublishedVersionImmutable(Exception):
     pass
 
 
+class ImmutableWhenPublished:
+    """For definition versions (forms, workflows): once a version leaves draft, its CONTENT_FIELDS never
+    change again: running cases, their history and compiled classes depend on them. Status may change."""
+
+    CONTENT_FIELDS: tuple[str, ...] = ()
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk and not self._state.adding:  # type: ignore[attr-defined]
+            stored = (
+                type(self)
+                ._default_manager.filter(pk=self.pk)  # type: ignore[attr-defined]
+                .values(*self.CONTENT_FIELDS, "status")
+                .first()
+            )
+            locked = stored is not None and stored["status"] != "draft"
+            if locked and any(stored[f] != getattr(self, f) for f in self.CONTENT_FIELDS):
+                raise PublishedVersionImmutable(f"{self} is published and cannot change")
+        super().save(*args, **kwargs)  # type: ignore[misc]
+
+
 class FormDefinition(models.Model):
     key = models.SlugField(_("标识"), max_length=64, unique=True)
     created = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -26,7 +46,7 @@ class FormDefinition(models.Model):
         return self.key
 
 
-class FormVersion(models.Model):
+class FormVersion(ImmutableWhenPublished, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")
         PUBLISHED = "published", _("已发布")
@@ -62,12 +82,3 @@ class FormVersion(models.Model):
         return f"{self.key} v{self.version}"
 
     CONTENT_FIELDS = ("title_zh", "title_en", "schema", "ui_schema", "checksum")
-
-    def save(self, *args, **kwargs):  # type: ignore[override]
-        # A published version never changes content: running cases and their history depend on it.
-        if self.pk and not self._state.adding:
-            stored = FormVersion.objects.filter(pk=self.pk).values(*self.CONTENT_FIELDS, "status").first()
-            locked = stored is not None and stored["status"] != self.Status.DRAFT
-            if locked and any(stored[f] != getattr(self, f) for f in self.CONTENT_FIELDS):
-                raise PublishedVersionImmutable(f"{self} is published and cannot change")
-        super().save(*args, **kwargs)

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from govflow.forms.fields import OrderedJSONField
-from govflow.forms.models import PublishedVersionImmutable
+from govflow.forms.models import ImmutableWhenPublished
 
 
 class WorkflowDefinition(models.Model):
@@ -23,7 +23,7 @@ class WorkflowDefinition(models.Model):
         return self.key
 
 
-class WorkflowVersion(models.Model):
+class WorkflowVersion(ImmutableWhenPublished, models.Model):
     """One version of a procedure's workflow. Once published its document never changes: running cases and
     the compiled flow class (named after the pk and checksum) depend on it."""
 
@@ -66,14 +66,6 @@ class WorkflowVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} v{self.version}"
-
-    def save(self, *args, **kwargs):  # type: ignore[override]
-        if self.pk and not self._state.adding:
-            stored = WorkflowVersion.objects.filter(pk=self.pk).values(*self.CONTENT_FIELDS, "status").first()
-            locked = stored is not None and stored["status"] != self.Status.DRAFT
-            if locked and any(stored[f] != getattr(self, f) for f in self.CONTENT_FIELDS):
-                raise PublishedVersionImmutable(f"{self} is published and cannot change")
-        super().save(*args, **kwargs)
 
     @property
     def flow_class_name(self) -> str:
