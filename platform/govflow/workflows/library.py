@@ -83,14 +83,16 @@ def read_library(paths: list[Path] | None = None) -> list[LibraryFile]:
     return sorted(items, key=lambda i: (order[i.kind], str(i.path)))
 
 
-def validate_library(paths: list[Path] | None = None) -> list[dict[str, Any]]:
+def validate_library(
+    paths: list[Path] | None = None, *, items: list[LibraryFile] | None = None
+) -> list[dict[str, Any]]:
     """Every error in the files, checking workflows against the forms and roles of the same files as well
     as those already in the database."""
     from govflow.forms.definitions import check_form_document
     from govflow.roles.library import check_catalog
     from govflow.workflows.definitions import check_workflow_document, published_form_keys, role_levels
 
-    items = read_library(paths)
+    items = items if items is not None else read_library(paths)
     errors: list[dict[str, Any]] = []
     forms_here: set[str] = set()
     roles_here: dict[str, list[str]] = {}
@@ -134,11 +136,12 @@ def import_library(paths: list[Path] | None = None, *, actor: Any = None) -> Imp
     from govflow.roles.library import load_catalog
     from govflow.workflows.services import workflow_import
 
-    errors = validate_library(paths)
+    items = read_library(paths)  # read and parsed once, for the check and the import
+    errors = validate_library(items=items)
     if errors:
         raise DefinitionInvalid(errors=errors)
     result = ImportResult()
-    for item in read_library(paths):
+    for item in items:
         name = str(item.path)
         if item.kind == "roles":
             _seen, changed = load_catalog(item.path)
